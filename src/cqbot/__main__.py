@@ -1,0 +1,3 @@
+from cqbot.cli import main
+
+main()

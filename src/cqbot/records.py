@@ -1,0 +1,132 @@
+"""Small frozen dataclasses handed from one stage to the next."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file, read into plain text with its metadata.
+
+    `text` is what citations point into: offsets are character offsets into it.
+    `pages` holds the start offset of each page for paged formats (PDF), else is empty.
+    """
+
+    id: str
+    title: str
+    lang: str
+    text: str
+    path: str
+    source: str = ""
+    publisher: str = ""
+    date: str = ""
+    kind: str = "original"
+    translation_of: str | None = None
+    pages: tuple[int, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page number holding `offset`, or None for formats without pages."""
+        if not self.pages:
+            return None
+        page = 1
+        for i, start in enumerate(self.pages):
+            if start <= offset:
+                page = i + 1
+            else:
+                break
+        return page
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of one document: the unit that is embedded and retrieved.
+
+    `sentences` are absolute (start, end) offsets into the document text, so a
+    citation can point at one sentence. `id` depends only on document id and text.
+    """
+
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    sentences: tuple[Span, ...]
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its scores (higher is better)."""
+
+    chunk: Chunk
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer: an exact quote of a document at the given offsets."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    start: int
+    end: int
+    page: int | None
+    quote: str
+    score: float
+    translation: str | None = None
+    verified: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if d["translation"] is None:
+            del d["translation"]
+        if d["verified"] is None:
+            del d["verified"]
+        return d
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `Chatbot.ask` returns; `to_dict` is the JSON schema of `cqbot ask --json`."""
+
+    question: str
+    language: str
+    answered: bool
+    answer: str
+    citations: tuple[Citation, ...]
+    latency_ms: float
+    mode: Literal["extractive", "generated"] = "extractive"
+    notice: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "question": self.question,
+            "language": self.language,
+            "answered": self.answered,
+            "answer": self.answer,
+            "citations": [c.to_dict() for c in self.citations],
+            "latency_ms": round(self.latency_ms, 2),
+            "mode": self.mode,
+        }
+        if self.notice:
+            d["notice"] = self.notice
+        return d
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation, for follow-up questions."""
+
+    question: str
+    answer: str = ""
