@@ -62,8 +62,10 @@ def _coerce(name: str, kind: Any, raw: Any) -> Any:
         raise ConfigError(f"setting {name!r}: cannot use {raw!r} ({exc})") from exc
 
 
-def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
-    """Build Settings from defaults, then `cqbot.toml` (or `config_file`), then CQBOT_* env, then overrides."""
+def load_settings(
+    config_file: Path | None = None, env: dict[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Settings from defaults, then `cqbot.toml` (or `config_file`), then CQBOT_* env, then overrides."""
     env = dict(os.environ) if env is None else env
     values: dict[str, Any] = {}
     types = {f.name: f.type for f in fields(Settings)}

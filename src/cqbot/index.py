@@ -1,0 +1,255 @@
+"""FAISS index + chunk table + manifest: save atomically, load with checks, search by vector.
+
+Files of one build share a generation tag; the manifest, written last with an atomic rename,
+names the generation in force. An interrupted build therefore leaves the previous one loadable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from cqbot.records import Chunk, Document
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 128
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise IndexCorruptError("faiss is not installed; run: pip install faiss-cpu") from exc
+    return faiss
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built from; compared on load and by `cqbot build --check`."""
+
+    model: str
+    weights: str
+    dim: int
+    chunk_size: int
+    chunk_overlap: int
+    files: dict[str, str]
+    documents: int
+    chunks: int
+    sentences: int
+    index_type: str
+    cqbot_version: str
+    built_at: str
+    generation: str
+    format_version: int = FORMAT_VERSION
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Index:
+    """Everything retrieval needs, loaded in memory (vectors memory-mapped)."""
+
+    manifest: Manifest
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentence_spans: np.ndarray  # (n, 3) int64: chunk row, start, end
+    sentence_vectors: np.ndarray
+    faiss_index: Any
+    directory: Path
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows) of the k nearest chunks for each query vector; rows -1 where fewer exist."""
+        k = max(1, min(k, len(self.chunks)))
+        scores, rows = self.faiss_index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return scores, rows
+
+
+def make_faiss(vectors: np.ndarray, exact_limit: int) -> tuple[Any, str]:
+    """Exact inner-product search for small corpora, HNSW past `exact_limit` vectors."""
+    faiss = _faiss()
+    n, dim = vectors.shape
+    if n <= exact_limit:
+        index = faiss.IndexFlatIP(dim)
+        kind = "flat-ip"
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        kind = f"hnsw-m{HNSW_M}"
+    if n:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, kind
+
+
+def _doc_to_json(doc: Document) -> dict[str, Any]:
+    d = asdict(doc)
+    d["pages"] = list(doc.pages)
+    return d
+
+
+def _doc_from_json(d: dict[str, Any]) -> Document:
+    d = dict(d)
+    d["pages"] = tuple(d.get("pages", ()))
+    return Document(**d)
+
+
+def _chunk_to_json(c: Chunk) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "doc_id": c.doc_id,
+        "start": c.start,
+        "end": c.end,
+        "page": c.page,
+        "sentences": [list(s) for s in c.sentences],
+        "text": c.text,
+    }
+
+
+def _chunk_from_json(d: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=d["id"],
+        doc_id=d["doc_id"],
+        text=d["text"],
+        start=d["start"],
+        end=d["end"],
+        sentences=tuple((int(a), int(b)) for a, b in d["sentences"]),
+        page=d.get("page"),
+    )
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_index(
+    directory: Path,
+    manifest: Manifest,
+    documents: Sequence[Document],
+    chunks: Sequence[Chunk],
+    chunk_vectors: np.ndarray,
+    sentence_spans: np.ndarray,
+    sentence_vectors: np.ndarray,
+    faiss_index: Any,
+) -> None:
+    """Write all files of one generation, then the manifest that makes them current."""
+    faiss = _faiss()
+    directory.mkdir(parents=True, exist_ok=True)
+    gen = manifest.generation
+    _write_atomic(
+        directory / f"documents-{gen}.json",
+        lambda p: p.write_text(
+            json.dumps([_doc_to_json(d) for d in documents], ensure_ascii=False, default=str)
+        ),
+    )
+    _write_atomic(
+        directory / f"chunks-{gen}.jsonl",
+        lambda p: p.write_text(
+            "".join(json.dumps(_chunk_to_json(c), ensure_ascii=False) + "\n" for c in chunks)
+        ),
+    )
+    _write_atomic(directory / f"chunkvecs-{gen}.npy", lambda p: _save_npy(p, chunk_vectors))
+    _write_atomic(directory / f"sentspans-{gen}.npy", lambda p: _save_npy(p, sentence_spans))
+    _write_atomic(directory / f"sentvecs-{gen}.npy", lambda p: _save_npy(p, sentence_vectors))
+    _write_atomic(directory / f"vectors-{gen}.faiss", lambda p: faiss.write_index(faiss_index, str(p)))
+    _write_atomic(
+        directory / MANIFEST,
+        lambda p: p.write_text(json.dumps(asdict(manifest), indent=1, ensure_ascii=False)),
+    )
+    for old in directory.iterdir():
+        if (
+            "-" in old.name
+            and old.name != MANIFEST
+            and f"-{gen}." not in old.name
+            and old.name != "README.md"
+        ):
+            old.unlink(missing_ok=True)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as fh:
+        np.save(fh, array)
+
+
+def new_generation() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def read_manifest(directory: Path) -> Manifest:
+    path = directory / MANIFEST
+    if not path.exists():
+        raise IndexMissingError(f"no index in {directory}/; run: cqbot build")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index in {directory}/ has format {data.get('format_version')}, this cqbot reads "
+                f"{FORMAT_VERSION}; run: cqbot build --full"
+            )
+        return Manifest(**data)
+    except (ValueError, TypeError) as exc:
+        raise IndexCorruptError(f"{path} is unreadable ({exc}); run: cqbot build --full") from exc
+
+
+def load_index(directory: Path, *, model: str | None = None, dim: int | None = None) -> Index:
+    """Load the current generation; check it was built with `model` / `dim` when given."""
+    manifest = read_manifest(directory)
+    if model is not None and manifest.model != model:
+        raise IndexMismatchError(
+            f"index in {directory}/ was built with model {manifest.model!r}, not {model!r}; "
+            "run: cqbot build --full"
+        )
+    if dim is not None and manifest.dim != dim:
+        raise IndexMismatchError(
+            f"index in {directory}/ has dimension {manifest.dim}, the model gives {dim}; "
+            "run: cqbot build --full"
+        )
+    gen = manifest.generation
+    faiss = _faiss()
+    try:
+        docs = [
+            _doc_from_json(d) for d in json.loads((directory / f"documents-{gen}.json").read_text("utf-8"))
+        ]
+        with open(directory / f"chunks-{gen}.jsonl", encoding="utf-8") as fh:
+            chunks = [_chunk_from_json(json.loads(line)) for line in fh if line.strip()]
+        chunk_vectors = np.load(directory / f"chunkvecs-{gen}.npy", mmap_mode="r")
+        spans = np.load(directory / f"sentspans-{gen}.npy")
+        sent_vectors = np.load(directory / f"sentvecs-{gen}.npy", mmap_mode="r")
+        findex = faiss.read_index(str(directory / f"vectors-{gen}.faiss"))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexCorruptError(
+            f"index in {directory}/ is damaged ({str(exc).splitlines()[0]}); run: cqbot build --full"
+        ) from exc
+    if hasattr(findex, "hnsw"):
+        findex.hnsw.efSearch = HNSW_EF_SEARCH
+    n = len(chunks)
+    if (
+        findex.ntotal != n
+        or chunk_vectors.shape[0] != n
+        or len(spans) != len(sent_vectors)
+        or (n and chunk_vectors.shape[1] != manifest.dim)
+    ):
+        raise IndexCorruptError(
+            f"index in {directory}/ is inconsistent (counts differ); run: cqbot build --full"
+        )
+    return Index(
+        manifest, {d.id: d for d in docs}, chunks, chunk_vectors, spans, sent_vectors, findex, directory
+    )

@@ -1,0 +1,136 @@
+"""The one place that wires the stages: Chatbot.from_settings() and Chatbot.ask()."""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from cqbot.answer import Evidence, RefusalPolicy, cite, compose, rank_hits, years_missing
+from cqbot.config import Settings, load_settings
+from cqbot.embedding import Embedder, load_embedder
+from cqbot.errors import QuestionError
+from cqbot.index import Index, load_index
+from cqbot.language import detect_language
+from cqbot.messages import message
+from cqbot.records import Answer, Turn
+from cqbot.retrieval import Retriever, SentenceHit
+
+MAX_QUESTION_CHARS = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|documents?|rules|previous|above)\b"
+    r"|\b(ignorier|vergiss)\w*\b.{0,40}\b(anweisung|dokument|regeln)\w*"
+    r"|忽略.{0,10}(指令|文档|说明)|system prompt",
+    re.IGNORECASE,
+)
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|also|what about|how about|und|auch|et|aussi|y|también|и|а|还|那|那么|其中|また|それ)\b"
+    r"|\b(them|they|those|these|it|its|sie|diese|davon|ils|elles|ellos|ellas|они|их|他们|它们|其中|その)\b",
+    re.IGNORECASE,
+)
+
+
+def clean_question(raw: object) -> tuple[str, bool]:
+    """Normalised question text and whether it had to be shortened; raises QuestionError if empty."""
+    if not isinstance(raw, str):
+        raise QuestionError("the question must be text")
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", raw))
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise QuestionError("the question is empty; ask something about the documents")
+    if len(text) > MAX_QUESTION_CHARS:
+        return text[:MAX_QUESTION_CHARS], True
+    return text, False
+
+
+def _as_turns(history: Sequence[Turn | str | dict[str, str]] | None) -> list[Turn]:
+    turns: list[Turn] = []
+    for item in history or ():
+        if isinstance(item, Turn):
+            turns.append(item)
+        elif isinstance(item, str):
+            turns.append(Turn(item))
+        elif (
+            isinstance(item, dict)
+            and item.get("role", "user") == "user"
+            and isinstance(item.get("content"), str)
+        ):
+            turns.append(Turn(item["content"]))
+    return turns
+
+
+def load_anchors() -> list[str]:
+    text = resources.files("cqbot").joinpath("data/offtopic.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+class Chatbot:
+    """A loaded index, embedder and retriever; `ask` answers one question with citations."""
+
+    def __init__(
+        self, settings: Settings, embedder: Embedder, index: Index, policy: RefusalPolicy | None = None
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.index = index
+        self.retriever = Retriever(index, settings)
+        self.policy = policy or RefusalPolicy()
+        self._anchors = embedder.embed_passages(load_anchors())
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, embedder: Embedder | None = None, **overrides: Any
+    ) -> Chatbot:
+        settings = settings or load_settings(**overrides)
+        embedder = embedder or load_embedder(settings)
+        index = load_index(settings.index_dir, model=embedder.name, dim=embedder.dim)
+        return cls(settings, embedder, index)
+
+    def _query_text(self, question: str, turns: list[Turn]) -> str:
+        if turns and (len(question) < 40 or _FOLLOW_UP.search(question)):
+            return f"{turns[-1].question} {question}"
+        return question
+
+    def ask(self, question: str, history: Sequence[Turn | str | dict[str, str]] | None = None) -> Answer:
+        """Answer `question` from the documents, citing exact sentences, or say they do not answer it."""
+        t0 = time.perf_counter()
+        text, shortened = clean_question(question)
+        lang = detect_language(text)
+        query = self._query_text(text, _as_turns(history))
+        qvec = self.embedder.embed_queries([query])[0]
+        passages = self.retriever.search(query, qvec)
+        hits = rank_hits(self.retriever.sentences(passages, qvec, query))
+        citations = cite(self.index, hits, self.settings.max_citations)
+        evidence = self.evidence(text, qvec, hits)
+        answered = bool(citations) and self.policy.answers(evidence)
+        notes = []
+        if shortened:
+            notes.append(message(lang, "shortened", n=MAX_QUESTION_CHARS))
+        if _INSTRUCTION.search(text):
+            notes.append(message(lang, "instructions"))
+        return Answer(
+            question=text,
+            language=lang,
+            answered=answered,
+            answer=compose(lang, citations, answered),
+            citations=tuple(citations) if answered else (),
+            latency_ms=(time.perf_counter() - t0) * 1000,
+            notice=" ".join(notes) or None,
+        )
+
+    def evidence(self, question: str, qvec: np.ndarray, hits: Sequence[SentenceHit]) -> Evidence:
+        if not hits:
+            return Evidence(0.0, 1.0, 0.0, ())
+        best = hits[0]
+        chunk = self.index.chunks[best.chunk_row]
+        background = float(np.max(self._anchors @ qvec)) if len(self._anchors) else 0.0
+        return Evidence(best.score, background, best.lexical, years_missing(question, chunk.text))
+
+    def document_count(self) -> int:
+        return len(self.index.documents)
