@@ -69,7 +69,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     end = len(text) if end is None else end
     blocks: list[Span] = []
     pos = start
-    for match in _iter_breaks(text, start, end):
+    for match in _breaks(text, start, end):
         blocks.append((pos, match))
         pos = match
     blocks.append((pos, end))
@@ -85,7 +85,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     return spans
 
 
-def _iter_breaks(text: str, start: int, end: int) -> list[int]:
+def _breaks(text: str, start: int, end: int) -> list[int]:
     cuts = {m.end() for m in _PARAGRAPH_BREAK.finditer(text, start, end)}
     cuts.update(m.end() for m in _LINE_BREAK.finditer(text, start, end))
     return sorted(c for c in cuts if start < c < end)
@@ -194,7 +194,7 @@ def chunk_document(doc: Document, size: int = 900, overlap: int = 1) -> list[Chu
         raise ValueError(f"chunk overlap must be 0 or more sentences, got {overlap}")
     text = doc.text
     paragraphs = [s for s in (split_sentences(text, a, b) for a, b in _paragraphs(text)) if s]
-    short = size // 3
+    short = size // 3  # headings, one-liners and short notes join a neighbouring paragraph
     groups: list[list[Span]] = []
     for sents in paragraphs:
         if groups:
