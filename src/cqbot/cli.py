@@ -164,5 +164,90 @@ def provision(ctx: click.Context) -> None:
     click.echo(f"model ready: {location} ({weights})")
 
 
+@cli.command("eval")
+@click.argument("questions", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    default="eval-out",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for results.jsonl, report.json, report.md and the charts.",
+)
+@click.option(
+    "--k", type=click.IntRange(min=1), default=3, show_default=True, help="Citations counted by cite@k."
+)
+@click.option(
+    "--fail-under",
+    "bars",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Exit 1 if METRIC is below VALUE (repeatable). METRIC: cite@1, cite@k, mrr, answer_match, "
+    "refusal_precision, refusal_recall, lang_accuracy.",
+)
+@click.option(
+    "--strict", is_flag=True, help="Stop with exit 2 at the first bad input line instead of skipping it."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+@handle_errors
+def eval_command(
+    ctx: click.Context,
+    questions: Path,
+    out_dir: Path,
+    k: int,
+    bars: tuple[str, ...],
+    strict: bool,
+    quiet: bool,
+) -> None:
+    """Ask every question of QUESTIONS (.jsonl or .csv) and score the answers against its gold fields.
+
+    \b
+    Example:
+      cqbot eval eval/dev_questions.jsonl --out eval-out --fail-under cite@1=0.8
+    """
+    from datetime import UTC, datetime
+
+    from cqbot import __version__, evaluation
+    from cqbot.errors import EvalInputError
+    from cqbot.pipeline import Chatbot
+    from cqbot.report import headline, write_report
+
+    try:
+        parsed = [evaluation.parse_bar(b) for b in bars]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--fail-under'") from None
+    qs, problems = evaluation.load_questions(questions, strict=strict)
+    for problem in problems:
+        click.echo(f"warning: {problem}; line skipped", err=True)
+    if not qs:
+        raise EvalInputError(f"{questions}: no valid question to ask")
+    settings = _settings(ctx)
+    bot = Chatbot.from_settings(settings)
+    records = evaluation.run(
+        bot.ask, qs, k, progress=_interactive(quiet), warn=lambda m: click.echo(f"warning: {m}", err=True)
+    )
+    if not records:
+        raise EvalInputError(f"{questions}: the pipeline rejected every question")
+    result = evaluation.metrics(records)
+    meta = {
+        "questions_file": str(questions),
+        "skipped": len(problems) + len(qs) - len(records),
+        "k": k,
+        "model": settings.model,
+        "index": str(settings.index_dir),
+        "cqbot_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    report = write_report(
+        out_dir, records, result, meta, warn=lambda m: click.echo(f"warning: {m}", err=True)
+    )
+    click.echo(headline(result["overall"], k))
+    click.echo(f"report: {report}")
+    failures = evaluation.below_bars(result["overall"], parsed)
+    if failures:
+        raise CqbotError("below the bar: " + "; ".join(failures))
+
+
 def main() -> None:
     cli(prog_name="cqbot")

@@ -1,0 +1,416 @@
+"""Gold questions -> per-question verdicts -> metrics, as pure functions; report.py writes them out.
+
+Edge cases, decided once here:
+- cite@1, cite@k and the reciprocal rank are measured only for answerable questions with evidence;
+  no citations (a refusal included) scores 0. Citations of an unanswerable question are not scored.
+- A citation is correct when its quote contains an evidence string after NFC and whitespace collapsing;
+  duplicate evidence strings count once. The reciprocal rank looks at every citation, not just k.
+- Answer match: NFKC, casefold, collapsed whitespace and number groups joined (8.753 = 8,753 = 8 753 =
+  8753) on both sides; a numeric answer must not touch further digits (50 does not match 150).
+- Refusal: positive class = refused (`answered` false); gold positive = `answerable` false.
+- A metric with nothing to measure is None (null in JSON), never 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cqbot.errors import EvalInputError, QuestionError
+from cqbot.records import Answer
+
+METRICS = (
+    "cite@1",
+    "cite@k",
+    "mrr",
+    "answer_match",
+    "refusal_precision",
+    "refusal_recall",
+    "lang_accuracy",
+)
+LATENCY = ("latency_p50_ms", "latency_p95_ms")
+VERDICTS = ("cite_at_1", "cite_at_k", "rr", "answer_match", "refusal_correct", "lang_correct")
+SUFFIXES = (".jsonl", ".ndjson", ".csv")
+_TRUTH = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_SPACE = re.compile(r"\s+")
+# 1-3 digits, then groups of exactly three after one separator: 8.753 / 8,753 / 8 753 / 1'000'000
+_GROUPED = re.compile(r"(?<!\d)\d{1,3}(?:[.,' \u00a0\u2009\u202f]\d{3})+(?!\d)")
+_GROUP_SEP = re.compile(r"[.,' \u00a0\u2009\u202f]")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One gold question; empty `evidence` / `answers` mean there is nothing to check."""
+
+    id: str
+    question: str
+    lang: str | None = None
+    evidence: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
+    answerable: bool = True
+    line: int = 0
+
+    def gold(self) -> dict[str, Any]:
+        return {
+            "lang": self.lang,
+            "evidence": list(self.evidence),
+            "answers": list(self.answers),
+            "answerable": self.answerable,
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line of the question file that was skipped, and why."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class _Invalid(ValueError):
+    pass
+
+
+# ---- loading ---------------------------------------------------------------------------------------
+
+
+def load_questions(path: Path | str, *, strict: bool = False) -> tuple[list[Question], list[Problem]]:
+    """Valid questions of a .jsonl or .csv file, and the lines skipped; `strict` raises at the first."""
+    p = Path(path)
+    if not p.exists():
+        raise EvalInputError(f"question file {p} does not exist")
+    if not p.is_file():
+        raise EvalInputError(f"question file {p} is not a file")
+    if p.suffix.lower() not in SUFFIXES:
+        raise EvalInputError(f"{p}: unknown extension {p.suffix!r}; use .jsonl (JSON Lines) or .csv")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise EvalInputError(f"{p} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    rows = _csv_rows(text, p) if p.suffix.lower() == ".csv" else _jsonl_rows(text)
+    questions: list[Question] = []
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        try:
+            if isinstance(row, str):
+                raise _Invalid(row)
+            q = _question(row, line)
+            if q.id in seen:
+                raise _Invalid(f"duplicate id {q.id!r} (first on line {seen[q.id]})")
+        except _Invalid as exc:
+            problem = Problem(str(p), line, str(exc))
+            if strict:
+                raise EvalInputError(f"{problem} (--strict stops at the first bad line)") from None
+            problems.append(problem)
+            continue
+        seen[q.id] = line
+        questions.append(q)
+    return questions, problems
+
+
+def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    for n, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield n, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            continue
+        yield n, row if isinstance(row, dict) else f"expected a JSON object, got {type(row).__name__}"
+
+
+def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    end = 0
+    try:
+        for cells in reader:
+            start, end = end + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header = [c.strip().lower() for c in cells]
+                if "id" not in header or "question" not in header:
+                    raise EvalInputError(
+                        f"{path}:{start}: the CSV header must name the columns id and question "
+                        f"(found: {', '.join(header)})"
+                    )
+                continue
+            if len(cells) > len(header):
+                yield start, f"{len(cells)} cells but the header names {len(header)} columns"
+                continue
+            yield start, _csv_record(dict(zip(header, (c.strip() for c in cells), strict=False)))
+    except csv.Error as exc:
+        raise EvalInputError(f"{path}:{reader.line_num}: unreadable CSV ({exc})") from exc
+
+
+def _csv_record(cells: dict[str, str]) -> dict[str, Any] | str:
+    row: dict[str, Any] = {"id": cells.get("id") or None, "question": cells.get("question") or None}
+    row["lang"] = cells.get("lang") or None
+    for key in ("evidence", "answers"):
+        row[key] = [s for s in cells.get(key, "").split("|") if s.strip()]
+    flag = cells.get("answerable", "").lower()
+    if flag and flag not in _TRUTH:
+        return f"'answerable' must be true/false/1/0/yes/no, not {flag!r}"
+    row["answerable"] = _TRUTH.get(flag, True)
+    return row
+
+
+def _question(row: Mapping[str, Any], line: int) -> Question:
+    qid, text = row.get("id"), row.get("question")
+    for key, value in (("id", qid), ("question", text)):
+        if value is None:
+            raise _Invalid(f"missing {key!r}")
+        if not isinstance(value, str) or not value.strip():
+            raise _Invalid(f"{key!r} must be a non-empty string")
+    lang = row.get("lang")
+    if lang is not None and (not isinstance(lang, str) or not lang.strip()):
+        raise _Invalid("'lang' must be a language code such as 'de'")
+    answerable = row.get("answerable", True)
+    if answerable is None:
+        answerable = True
+    if not isinstance(answerable, bool):
+        raise _Invalid("'answerable' must be true or false")
+    return Question(
+        id=str(qid),
+        question=str(text),
+        lang=lang.strip().lower() if isinstance(lang, str) else None,
+        evidence=_strings(row, "evidence"),
+        answers=_strings(row, "answers"),
+        answerable=answerable,
+        line=line,
+    )
+
+
+def _strings(row: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = row.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Invalid(f"{key!r} must be a list of strings")
+    if any(not v.strip() for v in value):
+        raise _Invalid(f"{key!r} holds an empty string, which would match anything")
+    unique: dict[str, str] = {}
+    for v in value:
+        unique.setdefault(normalise_space(v), v.strip())
+    return tuple(unique.values())
+
+
+# ---- scoring ---------------------------------------------------------------------------------------
+
+
+def normalise_space(text: str) -> str:
+    """NFC with runs of whitespace collapsed to one space."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def normalise_answer(text: str) -> str:
+    """NFKC, casefolded, whitespace collapsed, digit groups joined: '8 753' -> '8753'."""
+    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    return _GROUPED.sub(lambda m: _GROUP_SEP.sub("", m.group()), text)
+
+
+def answer_matches(answer: str, answers: Iterable[str]) -> bool:
+    """Whether `answer` contains one of `answers` (see normalise_answer); numbers match whole."""
+    hay = normalise_answer(answer)
+    for gold in answers:
+        needle = normalise_answer(gold)
+        if not needle:
+            continue
+        for m in re.finditer(re.escape(needle), hay):
+            before = hay[m.start() - 1] if m.start() else ""
+            after = hay[m.end()] if m.end() < len(hay) else ""
+            glued = (needle[0].isdigit() and before.isdigit()) or (needle[-1].isdigit() and after.isdigit())
+            if not glued:
+                return True
+    return False
+
+
+def same_language(detected: object, gold: str) -> bool:
+    def primary(code: str) -> str:
+        return code.strip().lower().replace("_", "-").split("-")[0]
+
+    return isinstance(detected, str) and primary(detected) == primary(gold)
+
+
+def score(question: Question, result: Mapping[str, Any], k: int) -> dict[str, Any]:
+    """Per-question verdicts for one answer (as `Answer.to_dict()`); None where there is no gold."""
+    verdicts: dict[str, Any] = dict.fromkeys(VERDICTS)
+    if question.answerable and question.evidence:
+        evidence = [normalise_space(e) for e in question.evidence]
+        quotes = [normalise_space(str(c.get("quote", ""))) for c in result.get("citations") or ()]
+        first = next((i for i, q in enumerate(quotes) if any(e in q for e in evidence)), None)
+        verdicts["cite_at_1"] = first == 0
+        verdicts["cite_at_k"] = first is not None and first < k
+        verdicts["rr"] = 0.0 if first is None else 1.0 / (first + 1)
+    if question.answers:
+        verdicts["answer_match"] = answer_matches(str(result.get("answer", "")), question.answers)
+    verdicts["refusal_correct"] = bool(result.get("answered")) == question.answerable
+    if question.lang:
+        verdicts["lang_correct"] = same_language(result.get("language"), question.lang)
+    return verdicts
+
+
+def record(question: Question, result: Mapping[str, Any], k: int) -> dict[str, Any]:
+    """One line of results.jsonl: id, the answer's fields, the verdicts and the gold it was scored on."""
+    return {"id": question.id, **result, **score(question, result, k), "expected": question.gold()}
+
+
+def failed_checks(rec: Mapping[str, Any]) -> list[str]:
+    """Names of the verdicts of one record that are False."""
+    return [v for v in VERDICTS if v != "rr" and rec.get(v) is False]
+
+
+def run(
+    ask: Callable[[str], Answer],
+    questions: Sequence[Question],
+    k: int,
+    *,
+    progress: bool = False,
+    warn: Callable[[str], None] = lambda _msg: None,
+) -> list[dict[str, Any]]:
+    """Ask every question and score it; a question the pipeline rejects is skipped with a warning."""
+    records: list[dict[str, Any]] = []
+
+    def one(q: Question) -> None:
+        try:
+            answer = ask(q.question)
+        except QuestionError as exc:
+            warn(f"question {q.id!r} (line {q.line}) skipped: {exc}")
+            return
+        records.append(record(q, answer.to_dict(), k))
+
+    if not progress:
+        for q in questions:
+            one(q)
+        return records
+    from rich.console import Console
+    from rich.progress import track
+
+    for q in track(questions, description="evaluating", console=Console(stderr=True), transient=True):
+        one(q)
+    return records
+
+
+# ---- metrics ---------------------------------------------------------------------------------------
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0-100) with linear interpolation, like numpy's default; None if empty."""
+    if not values:
+        return None
+    s = sorted(values)
+    pos = (len(s) - 1) * q / 100
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The metrics of one group of records, with `support`: how many records each was measured on."""
+
+    def measured(key: str) -> list[float]:
+        return [float(r[key]) for r in records if r.get(key) is not None]
+
+    cite1, citek, rr = measured("cite_at_1"), measured("cite_at_k"), measured("rr")
+    matched, lang = measured("answer_match"), measured("lang_correct")
+    refused = [r for r in records if not r.get("answered")]
+    unanswerable = [r for r in records if not _gold(r).get("answerable", True)]
+    latency = [float(r["latency_ms"]) for r in records if isinstance(r.get("latency_ms"), int | float)]
+    return {
+        "questions": len(records),
+        "cite@1": _mean(cite1),
+        "cite@k": _mean(citek),
+        "mrr": _mean(rr),
+        "answer_match": _mean(matched),
+        "refusal_precision": _mean([0.0 if _gold(r).get("answerable", True) else 1.0 for r in refused]),
+        "refusal_recall": _mean([0.0 if r.get("answered") else 1.0 for r in unanswerable]),
+        "lang_accuracy": _mean(lang),
+        "latency_p50_ms": _round(percentile(latency, 50)),
+        "latency_p95_ms": _round(percentile(latency, 95)),
+        "support": {
+            "cite@1": len(cite1),
+            "cite@k": len(citek),
+            "mrr": len(rr),
+            "answer_match": len(matched),
+            "refusal_precision": len(refused),
+            "refusal_recall": len(unanswerable),
+            "lang_accuracy": len(lang),
+            "latency": len(latency),
+        },
+    }
+
+
+def _gold(rec: Mapping[str, Any]) -> Mapping[str, Any]:
+    gold = rec.get("expected")
+    return gold if isinstance(gold, Mapping) else {}
+
+
+def group_language(rec: Mapping[str, Any]) -> str:
+    """The gold language of a record, else the detected one."""
+    return str(_gold(rec).get("lang") or rec.get("language") or "unknown")
+
+
+def metrics(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Metrics overall and per language (gold `lang`, else the detected language)."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for r in records:
+        groups.setdefault(group_language(r), []).append(r)
+    return {
+        "overall": summarise(records),
+        "by_language": {lang: summarise(rs) for lang, rs in sorted(groups.items())},
+    }
+
+
+# ---- bars ------------------------------------------------------------------------------------------
+
+
+def parse_bar(spec: str) -> tuple[str, float]:
+    """'cite@1=0.9' -> ('cite@1', 0.9); ValueError names the known metrics."""
+    name, sep, value = spec.partition("=")
+    name = name.strip()
+    if not sep:
+        raise ValueError(f"{spec!r} is not METRIC=VALUE, e.g. cite@1=0.9")
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
+    try:
+        bar = float(value)
+    except ValueError:
+        raise ValueError(f"{spec!r}: {value.strip()!r} is not a number") from None
+    if math.isnan(bar):
+        raise ValueError(f"{spec!r}: the bar must be a number, not NaN")
+    return name, bar
+
+
+def below_bars(overall: Mapping[str, Any], bars: Iterable[tuple[str, float]]) -> list[str]:
+    """One phrase per metric under its bar; a metric with nothing to measure cannot meet a bar."""
+    failures = []
+    for name, bar in bars:
+        value = overall.get(name)
+        if value is None:
+            failures.append(f"{name} not measured (bar {bar:g})")
+        elif value < bar:
+            failures.append(f"{name} {value:.3f} < {bar:g}")
+    return failures

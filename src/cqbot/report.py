@@ -1,0 +1,237 @@
+"""Evaluation output: results.jsonl, report.json, report.md and its charts, each written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from cqbot.evaluation import METRICS, failed_checks
+
+LABELS = {
+    "cite@1": "cite@1",
+    "cite@k": "cite@k",
+    "mrr": "MRR",
+    "answer_match": "answer match",
+    "refusal_precision": "refusal precision",
+    "refusal_recall": "refusal recall",
+    "lang_accuracy": "language accuracy",
+}
+MEASURED_OVER = {
+    "cite@1": "answerable questions with evidence",
+    "cite@k": "answerable questions with evidence",
+    "mrr": "answerable questions with evidence",
+    "answer_match": "questions with expected answers",
+    "refusal_precision": "refused questions",
+    "refusal_recall": "unanswerable questions",
+    "lang_accuracy": "questions with a gold language",
+}
+CHECK_NAMES = {
+    "cite_at_1": "cite@1",
+    "cite_at_k": "cite@k",
+    "answer_match": "answer match",
+    "refusal_correct": "refusal",
+    "lang_correct": "language",
+}
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|#"})
+
+
+def format_value(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def headline(overall: Mapping[str, Any], k: int) -> str:
+    """A short plain-text table of the overall metrics."""
+    support = overall.get("support", {})
+    rows = [("metric", "value", "n")]
+    for name in METRICS:
+        label = f"cite@{k}" if name == "cite@k" else name
+        rows.append((label, format_value(overall.get(name)), str(support.get(name, 0))))
+    n = str(support.get("latency", 0))
+    rows.append(("latency p50 (ms)", format_value(overall.get("latency_p50_ms"), 1), n))
+    rows.append(("latency p95 (ms)", format_value(overall.get("latency_p95_ms"), 1), n))
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{a:<{width}}  {b:>7}  {c:>4}" for a, b, c in rows)
+
+
+def write_report(
+    out_dir: Path | str,
+    records: Sequence[Mapping[str, Any]],
+    metrics: Mapping[str, Any],
+    meta: Mapping[str, Any] | None = None,
+    warn: Callable[[str], None] = lambda _msg: None,
+) -> Path:
+    """Write results.jsonl, report.json, the charts and report.md into `out_dir`; return report.md."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = dict(meta or {})
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    _write_atomic(out / "results.jsonl", lines)
+    report = {"meta": meta, **metrics}
+    _write_atomic(out / "report.json", json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    try:
+        charts = write_charts(out, records, metrics)
+    except ImportError:
+        warn("charts skipped: install matplotlib (pip install matplotlib)")
+        charts = []
+    path = out / "report.md"
+    _write_atomic(path, markdown(records, metrics, meta, charts))
+    return path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---- charts ----------------------------------------------------------------------------------------
+
+
+def write_charts(out: Path, records: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any]) -> list[str]:
+    """metrics_by_language.png and latency.png (matplotlib, Agg, no pyplot); their file names."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    groups = {"all": metrics["overall"], **metrics["by_language"]}
+    fig = Figure(figsize=(max(6.0, 1.4 * len(groups) + 2), 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    width = 0.8 / len(METRICS)
+    for i, name in enumerate(METRICS):
+        xs = [g + (i - (len(METRICS) - 1) / 2) * width for g in range(len(groups))]
+        ys = [m.get(name) for m in groups.values()]
+        points = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+        ax.bar([p[0] for p in points], [p[1] for p in points], width, label=LABELS[name])
+        for x, y in zip(xs, ys, strict=True):
+            if y is None:
+                ax.text(x, 0.01, "n/a", rotation=90, ha="center", va="bottom", fontsize=6, color="grey")
+    ax.set_xticks(range(len(groups)), [f"{g}\n(n={m['questions']})" for g, m in groups.items()])
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("score (n/a: nothing to measure)")
+    ax.set_title("Metrics per language")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    names = ["metrics_by_language.png"]
+    _save_atomic(fig, out / names[0])
+
+    latency = [float(r["latency_ms"]) for r in records if isinstance(r.get("latency_ms"), int | float)]
+    if latency:
+        fig = Figure(figsize=(6.0, 3.6), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        ax.hist(latency, bins=min(30, max(5, len(latency) // 2)), color="#4c72b0")
+        overall = metrics["overall"]
+        for key, style in (("latency_p50_ms", "--"), ("latency_p95_ms", ":")):
+            if overall.get(key) is not None:
+                label = f"{key.split('_')[1]} {overall[key]:.0f} ms"
+                ax.axvline(overall[key], color="black", linestyle=style, label=label)
+        ax.set_xlabel("latency per question (ms)")
+        ax.set_ylabel("questions")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title("Latency")
+        ax.legend(fontsize="small")
+        names.append("latency.png")
+        _save_atomic(fig, out / "latency.png")
+    return names
+
+
+def _save_atomic(fig: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=110)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---- markdown --------------------------------------------------------------------------------------
+
+
+def _md(text: object, limit: int = 400) -> str:
+    flat = " ".join(str(text).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return flat.translate(_MD_SPECIAL)
+
+
+def _quoted(items: Sequence[str]) -> str:
+    return " · ".join(f"“{_md(s)}”" for s in items) if items else "none"
+
+
+def markdown(
+    records: Sequence[Mapping[str, Any]],
+    metrics: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    charts: Sequence[str],
+) -> str:
+    """report.md: headline metrics, a table per language, charts, then every failed question."""
+    overall = metrics["overall"]
+    k = meta.get("k", "k")
+    out = ["# cqbot evaluation", ""]
+    facts = [f"{overall['questions']} questions"]
+    if meta.get("questions_file"):
+        facts[0] += f" from `{meta['questions_file']}`"
+    if meta.get("skipped"):
+        facts.append(f"{meta['skipped']} input line(s) skipped")
+    facts += [f"{key} `{meta[key]}`" for key in ("model", "index") if meta.get(key)]
+    facts.append(f"k = {k}")
+    if meta.get("created"):
+        facts.append(str(meta["created"]))
+    out += [" · ".join(facts), "", "## Headline", "", "| metric | value | measured over |", "|---|---:|---|"]
+    support = overall["support"]
+    for name in METRICS:
+        label = f"cite@{k}" if name == "cite@k" else LABELS[name]
+        value = format_value(overall[name])
+        out.append(f"| {label} | {value} | {support[name]} {MEASURED_OVER[name]} |")
+    p50, p95 = format_value(overall["latency_p50_ms"], 0), format_value(overall["latency_p95_ms"], 0)
+    out += [f"| latency p50 / p95 (ms) | {p50} / {p95} | {support['latency']} questions |", ""]
+    out += ["n/a: nothing to measure in this run (see *measured over*).", ""]
+
+    out += ["## Per language", ""]
+    heads = ["language", "questions", *(f"cite@{k}" if n == "cite@k" else LABELS[n] for n in METRICS)]
+    out += ["| " + " | ".join([*heads, "p50 ms"]) + " |", "|---" + "|---:" * (len(heads)) + "|"]
+    for lang, m in metrics["by_language"].items():
+        cells = [_md(lang), str(m["questions"]), *(format_value(m[n]) for n in METRICS)]
+        out.append("| " + " | ".join([*cells, format_value(m["latency_p50_ms"], 0)]) + " |")
+    out.append("")
+    for name in charts:
+        out += [f"![{name.removesuffix('.png').replace('_', ' ')}]({name})", ""]
+
+    failed = [(r, failed_checks(r)) for r in records]
+    failed = [(r, checks) for r, checks in failed if checks]
+    out += [f"## Failed questions ({len(failed)} of {len(records)})", ""]
+    if not failed:
+        out += ["None: every measured check passed.", ""]
+    for r, checks in failed:
+        out += _failure(r, checks)
+    return "\n".join(out)
+
+
+def _failure(r: Mapping[str, Any], checks: Sequence[str]) -> list[str]:
+    gold = r.get("expected") or {}
+    lang = gold.get("lang") or "?"
+    lines = [f"### {_md(r.get('id'))} ({_md(lang)}): {_md(r.get('question', ''))}", ""]
+    lines.append("- failed: " + ", ".join(CHECK_NAMES.get(c, c) for c in checks))
+    expected = "answerable" if gold.get("answerable", True) else "not answerable (should refuse)"
+    evidence, answers = _quoted(gold.get("evidence") or []), _quoted(gold.get("answers") or [])
+    lines.append(f"- expected: {expected}; evidence: {evidence}; answers: {answers}")
+    got = "answered" if r.get("answered") else "refused"
+    lines.append(f"- got: {got}, language {_md(r.get('language', '?'))}: {_md(r.get('answer', ''))}")
+    citations = r.get("citations") or []
+    lines.append("- cited:" + ("" if citations else " nothing"))
+    for c in citations:
+        where = f"{_md(c.get('doc_id', '?'))}, chars {c.get('start')}-{c.get('end')}"
+        lines.append(f"  {c.get('n', '?')}. {where}: “{_md(c.get('quote', ''))}”")
+    lines.append("")
+    return lines
