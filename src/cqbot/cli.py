@@ -249,5 +249,29 @@ def eval_command(
         raise CqbotError("below the bar: " + "; ".join(failures))
 
 
+@cli.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, envvar="CQBOT_HOST", help="Address to listen on."
+)
+@click.option("--port", default=7860, show_default=True, envvar="CQBOT_PORT", type=click.IntRange(1, 65535))
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the chat app in the browser (builds the index first if it is missing or stale).
+
+    \b
+    Example:
+      cqbot serve                      # http://127.0.0.1:7860
+      cqbot serve --host 0.0.0.0 --port 8080
+    API: gradio_client.Client(url).predict("question", api_name="/chat") -> dict (as ask --json)
+    """
+    from cqbot.ui import serve as serve_app
+
+    try:
+        serve_app(_settings(ctx), host, port)
+    except OSError as exc:
+        _fail(f"cannot serve on {host}:{port}: {str(exc).splitlines()[0]}", 1)
+
+
 def main() -> None:
     cli(prog_name="cqbot")
