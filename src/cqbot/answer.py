@@ -63,6 +63,14 @@ def _quote_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, cut if cut > start else start + MAX_QUOTE
 
 
+def _whole_sentence(sentences: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
+    """The sentence holding a clause, when it is short enough to quote whole."""
+    for s_start, s_end in sentences:
+        if s_start <= start and end <= s_end and s_end - s_start <= MAX_QUOTE:
+            return s_start, s_end
+    return start, end
+
+
 def cite(index: Index, hits: Sequence[SentenceHit], max_citations: int) -> list[Citation]:
     """Numbered citations for the best hits: the first always, more while they score close to it."""
     out: list[Citation] = []
@@ -78,7 +86,7 @@ def cite(index: Index, hits: Sequence[SentenceHit], max_citations: int) -> list[
         doc = index.documents[chunk.doc_id]
         if any(c.doc_id == doc.id and c.start < hit.end and hit.start < c.end for c in out):
             continue
-        start, end = _quote_span(doc.text, hit.start, hit.end)
+        start, end = _quote_span(doc.text, *_whole_sentence(chunk.sentences, hit.start, hit.end))
         out.append(
             Citation(
                 n=len(out) + 1,

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from cqbot import __version__
-from cqbot.chunking import chunk_document
+from cqbot.alignment import align
+from cqbot.chunking import chunk_document, clause_spans
 from cqbot.config import Settings
 from cqbot.corpus import CorpusRead, read_corpus
 from cqbot.embedding import Embedder
 from cqbot.errors import CqbotError
 from cqbot.index import Index, Manifest, load_index, make_faiss, new_generation, read_manifest, save_index
-from cqbot.records import Chunk, Document
+from cqbot.records import Chunk, Document, Span
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,45 @@ def _vector_cache(previous: Index | None) -> dict[bytes, np.ndarray]:
     return cache
 
 
-def _sentence_table(chunks: Sequence[Chunk], docs: dict[str, Document]) -> tuple[np.ndarray, list[str]]:
-    spans, texts = [], []
+def _sentence_table(
+    chunks: Sequence[Chunk], docs: dict[str, Document], warn: Callable[[str], None]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Scoring units (sentences, plus clauses of long sentences), and for units of translations
+    the row of the aligned original sentence (-1 elsewhere)."""
+    spans: list[tuple[int, int, int]] = []
+    parent: list[Span] = []
     for row, chunk in enumerate(chunks):
         text = docs[chunk.doc_id].text
         for start, end in chunk.sentences:
-            spans.append((row, start, end))
-            texts.append(text[start:end])
-    return np.asarray(spans, dtype=np.int64).reshape(-1, 3), texts
+            for a, b in [(start, end), *clause_spans(text, start, end)]:
+                spans.append((row, a, b))
+                parent.append((start, end))
+    first_row: dict[tuple[str, int, int], int] = {}
+    for i, (row, a, b) in enumerate(spans):
+        first_row.setdefault((chunks[row].doc_id, a, b), i)
+    maps: dict[str, tuple[str, dict[Span, Span]]] = {}
+    for doc in docs.values():
+        if doc.translation_of is None:
+            continue
+        original = docs.get(doc.translation_of)
+        mapping = align(original, doc) if original is not None else None
+        if mapping is None:
+            warn(
+                f"{doc.path}: cannot align with {doc.translation_of!r} (missing, or paragraphs/sentences "
+                "differ); it is indexed as a document of its own"
+            )
+            continue
+        maps[doc.id] = (doc.translation_of, mapping)
+    aligned = np.full(len(spans), -1, dtype=np.int64)
+    for i, (row, _a, _b) in enumerate(spans):
+        entry = maps.get(chunks[row].doc_id)
+        if entry is None:
+            continue
+        target = entry[1].get(parent[i])
+        if target is not None:
+            aligned[i] = first_row.get((entry[0], *target), -1)
+    texts = [docs[chunks[row].doc_id].text[a:b] for row, a, b in spans]
+    return np.asarray(spans, dtype=np.int64).reshape(-1, 3), aligned, texts
 
 
 def build(
@@ -167,7 +199,7 @@ def build(
     chunks = [
         c for d in read.documents for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)
     ]
-    spans, sentence_texts = _sentence_table(chunks, docs)
+    spans, aligned, sentence_texts = _sentence_table(chunks, docs, warn)
     timings["chunk"] = time.perf_counter() - t1
 
     cache = _vector_cache(previous)
@@ -212,6 +244,7 @@ def build(
         chunks,
         chunk_vectors,
         spans,
+        aligned,
         sentence_vectors,
         findex,
     )

@@ -281,3 +281,26 @@ def _split_long(text: str, span: Span, size: int) -> list[Span]:
     if last:
         pieces.append(last)
     return pieces
+
+
+def paragraphs(text: str) -> list[Span]:
+    """(start, end) of each paragraph: text between blank lines."""
+    return _paragraphs(text)
+
+
+_CLAUSE_END = re.compile(r"[;:；：]\s*")
+LONG_SENTENCE = 250
+
+
+def clause_spans(text: str, start: int, end: int, min_length: int = LONG_SENTENCE) -> list[Span]:
+    """Clauses (split at ; and :) of a sentence longer than `min_length`, so one clause can be cited."""
+    if end - start <= min_length:
+        return []
+    spans: list[Span] = []
+    pos = start
+    for m in _CLAUSE_END.finditer(text, start, end):
+        spans.append((pos, m.start() + 1))
+        pos = m.end()
+    spans.append((pos, end))
+    spans = [(a, b) for a, b in spans if text[a:b].strip()]
+    return spans if len(spans) > 1 else []

@@ -20,7 +20,7 @@ import numpy as np
 from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from cqbot.records import Chunk, Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
@@ -65,6 +65,7 @@ class Index:
     chunks: list[Chunk]
     chunk_vectors: np.ndarray
     sentence_spans: np.ndarray  # (n, 3) int64: chunk row, start, end
+    sentence_align: np.ndarray  # (n,) int64: row of the aligned original sentence, -1 if none
     sentence_vectors: np.ndarray
     faiss_index: Any
     directory: Path
@@ -147,6 +148,7 @@ def save_index(
     chunks: Sequence[Chunk],
     chunk_vectors: np.ndarray,
     sentence_spans: np.ndarray,
+    sentence_align: np.ndarray,
     sentence_vectors: np.ndarray,
     faiss_index: Any,
 ) -> None:
@@ -168,6 +170,7 @@ def save_index(
     )
     _write_atomic(directory / f"chunkvecs-{gen}.npy", lambda p: _save_npy(p, chunk_vectors))
     _write_atomic(directory / f"sentspans-{gen}.npy", lambda p: _save_npy(p, sentence_spans))
+    _write_atomic(directory / f"sentalign-{gen}.npy", lambda p: _save_npy(p, sentence_align))
     _write_atomic(directory / f"sentvecs-{gen}.npy", lambda p: _save_npy(p, sentence_vectors))
     _write_atomic(directory / f"vectors-{gen}.faiss", lambda p: faiss.write_index(faiss_index, str(p)))
     _write_atomic(
@@ -232,6 +235,7 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
             chunks = [_chunk_from_json(json.loads(line)) for line in fh if line.strip()]
         chunk_vectors = np.load(directory / f"chunkvecs-{gen}.npy", mmap_mode="r")
         spans = np.load(directory / f"sentspans-{gen}.npy")
+        aligned = np.load(directory / f"sentalign-{gen}.npy")
         sent_vectors = np.load(directory / f"sentvecs-{gen}.npy", mmap_mode="r")
         findex = faiss.read_index(str(directory / f"vectors-{gen}.faiss"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -245,11 +249,20 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
         findex.ntotal != n
         or chunk_vectors.shape[0] != n
         or len(spans) != len(sent_vectors)
+        or len(spans) != len(aligned)
         or (n and chunk_vectors.shape[1] != manifest.dim)
     ):
         raise IndexCorruptError(
             f"index in {directory}/ is inconsistent (counts differ); run: cqbot build --full"
         )
     return Index(
-        manifest, {d.id: d for d in docs}, chunks, chunk_vectors, spans, sent_vectors, findex, directory
+        manifest,
+        {d.id: d for d in docs},
+        chunks,
+        chunk_vectors,
+        spans,
+        aligned,
+        sent_vectors,
+        findex,
+        directory,
     )

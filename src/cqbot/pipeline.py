@@ -6,6 +6,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -106,7 +107,10 @@ class Chatbot:
         qvec = self.embedder.embed_queries([query])[0]
         passages = self.retriever.search(query, qvec)
         hits = rank_hits(self.retriever.sentences(passages, qvec, query))
-        citations = cite(self.index, hits, self.settings.max_citations)
+        citations = [
+            replace(c, translation=self.retriever.translation(c.chunk_id, c.start, c.end, lang))
+            for c in cite(self.index, hits, self.settings.max_citations)
+        ]
         evidence = self.evidence(text, qvec, hits)
         answered = bool(citations) and self.policy.answers(evidence)
         notes = []

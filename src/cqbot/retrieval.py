@@ -46,6 +46,7 @@ class SentenceHit:
     """One sentence (or clause of a long sentence) scored against the question."""
 
     chunk_row: int
+    unit: int
     start: int
     end: int
     score: float
@@ -67,6 +68,29 @@ class Retriever:
         self._sentences_of: list[list[int]] = [[] for _ in index.chunks]
         for i, row in enumerate(index.sentence_spans[:, 0]):
             self._sentences_of[int(row)].append(i)
+        self._translations = self._translation_table()
+
+    def _translation_table(self) -> dict[tuple[str, int, int], dict[str, str]]:
+        """Original sentence (doc id, start, end) -> {language: aligned translation sentence}."""
+        table: dict[tuple[str, int, int], dict[str, str]] = {}
+        idx = self.index
+        for unit in np.flatnonzero(idx.sentence_align >= 0):
+            row, start, end = (int(x) for x in idx.sentence_spans[unit])
+            o_row, o_start, o_end = (int(x) for x in idx.sentence_spans[int(idx.sentence_align[unit])])
+            doc = idx.documents[idx.chunks[row].doc_id]
+            key = (idx.chunks[o_row].doc_id, o_start, o_end)
+            current = table.setdefault(key, {}).get(doc.lang, "")
+            if end - start > len(current):
+                table[key][doc.lang] = doc.text[start:end]
+        return table
+
+    def translation(self, chunk_id: str, start: int, end: int, lang: str) -> str | None:
+        """The aligned translation, in `lang`, of the original sentence holding [start, end)."""
+        chunk = self.index.chunks[self._row_by_id()[chunk_id]]
+        for s_start, s_end in chunk.sentences:
+            if s_start <= start and end <= s_end:
+                return self._translations.get((chunk.doc_id, s_start, s_end), {}).get(lang)
+        return None
 
     def lexical_scores(self, question: str) -> np.ndarray:
         tokens = [t for t in tokenize(question) if t in self._bm25.vocab_dict]
@@ -117,23 +141,25 @@ class Retriever:
         return cached
 
     def sentences(self, passages: list[Passage], qvec: np.ndarray, question: str) -> list[SentenceHit]:
-        """Sentences of the given passages, best first; duplicates from overlapping chunks removed."""
+        """Sentences of the given passages, best first. A sentence of a translation counts for the
+        aligned sentence of its original, so the original is what gets cited; duplicates merge."""
         q_tokens = set(tokenize(question))
+        idx = self.index
         hits: dict[tuple[str, int, int], SentenceHit] = {}
         for p in passages:
-            row = self.row_of(p.chunk)
-            ids = self._sentences_of[row]
+            ids = self._sentences_of[self.row_of(p.chunk)]
             if not ids:
                 continue
-            vecs = np.asarray(self.index.sentence_vectors[ids])
-            scores = vecs @ qvec
-            text = self.index.documents[p.chunk.doc_id].text
-            for sid, score in zip(ids, scores, strict=True):
-                _, start, end = (int(x) for x in self.index.sentence_spans[sid])
-                toks = set(tokenize(text[start:end]))
+            scores = np.asarray(idx.sentence_vectors[ids]) @ qvec
+            for unit, score in zip(ids, scores, strict=True):
+                target = int(idx.sentence_align[unit])
+                target = unit if target < 0 else target
+                row, start, end = (int(x) for x in idx.sentence_spans[target])
+                doc_id = idx.chunks[row].doc_id
+                toks = set(tokenize(idx.documents[doc_id].text[start:end]))
                 overlap = len(q_tokens & toks) / max(1, len(q_tokens))
-                key = (p.chunk.doc_id, start, end)
-                hit = SentenceHit(row, start, end, float(score), p.dense, overlap)
+                key = (doc_id, start, end)
+                hit = SentenceHit(row, target, start, end, float(score), p.dense, overlap)
                 if key not in hits or hits[key].score < hit.score:
                     hits[key] = hit
         return sorted(hits.values(), key=lambda h: -h.score)
