@@ -1,0 +1,295 @@
+"""The chat app: pure formatting of answers (escaping, highlights, refusals, labels) and the real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cqbot import ui
+from cqbot.config import Settings
+from cqbot.embedding import HashingEmbedder
+from cqbot.records import Answer, Citation, Document
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_QUESTIONS = ROOT / "eval" / "dev_questions.jsonl"
+HOSTILE = "<script>window.__pwned='script'</script> <img src=x onerror=\"window.__pwned='img'\">"
+HOSTILE_DOC = f"""---
+id: hostile-doc
+title: "Harbour <script>window.__pwned='title'</script> fees"
+lang: en
+source: "javascript:window.__pwned='link'"
+---
+Harbour fees in Port Example are reviewed every year by the port authority.
+
+The harbour fee for small boats is 42 euros per night {HOSTILE} and includes fresh water.
+
+Large ships pay according to their tonnage, as the port authority decides each spring.
+"""
+HOSTILE_QUESTION = "How much is the harbour fee for small boats?"
+
+
+def make_doc(
+    text: str, doc_id: str = "doc", title: str = "Titel", source: str = "https://example.org/a"
+) -> Document:
+    return Document(id=doc_id, title=title, lang="de", text=text, path=f"{doc_id}.md", source=source)
+
+
+def cite(doc: Document, quote: str, n: int = 1, **extra: Any) -> Citation:
+    start = doc.text.index(quote)
+    page = extra.pop("page", None)
+    return Citation(
+        n, doc.id, doc.title, doc.source, "c1", start, start + len(quote), page, quote, 0.9, **extra
+    )
+
+
+def make_answer(lang: str, citations: tuple[Citation, ...], text: str = "", answered: bool = True) -> Answer:
+    body = text or " ".join(f"“{c.quote}” [{c.n}]" for c in citations)
+    return Answer("Frage?", lang, answered, body, citations if answered else (), 12.0)
+
+
+def visible_text(fragment: str) -> str:
+    """What a browser shows for an HTML fragment: tags dropped, entities decoded."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+# --- pure formatting ---------------------------------------------------------------------------
+
+
+def test_passage_highlights_the_quote_inside_its_own_paragraph() -> None:
+    text = "Erster Absatz.\n\nVorher. Das Zitat steht hier. Nachher.\n\nDritter Absatz."
+    before, quote, after = ui.passage(text, text.index("Das"), text.index(" Nachher"))
+    assert (before, quote, after) == ("Vorher. ", "Das Zitat steht hier.", " Nachher.")
+    doc = make_doc(text)
+    html_ = ui.citation_html(cite(doc, "Das Zitat steht hier."), 0, "de", {doc.id: doc})
+    assert "<mark>Das Zitat steht hier.</mark>" in html_
+    assert "Vorher. <mark>" in html_ and "Erster" not in html_ and "Dritter" not in html_
+
+
+def test_long_paragraphs_are_cut_around_the_quote() -> None:
+    words = " ".join(f"wort{i}" for i in range(400))
+    text = f"{words} Das Zitat. {words}"
+    before, quote, after = ui.passage(text, text.index("Das"), text.index("Das") + len("Das Zitat."))
+    assert quote == "Das Zitat."
+    assert before.startswith("…") and after.endswith("…")
+    assert len(before) + len(quote) + len(after) <= ui.PASSAGE_CHARS + 2
+    assert abs(len(before) - len(after)) < 60  # the quote sits in the middle
+    short = ui.passage("Kurz. Das Zitat. Ende.", 6, 16)
+    assert short == ("Kurz. ", "Das Zitat.", " Ende.")
+
+
+def test_hostile_text_from_documents_and_questions_is_escaped() -> None:
+    text = f"Intro.\n\nThe fee is 42 euros {HOSTILE} per night.\n\nEnd."
+    doc = make_doc(text, title=f"Fees {HOSTILE}", source="javascript:window.__pwned='link'")
+    c = cite(doc, f"The fee is 42 euros {HOSTILE} per night.", translation=f"Die Gebühr {HOSTILE}")
+    answer = Answer(f"Fee? {HOSTILE}", "en", True, f"“{c.quote}” [1]", (c,), 1.0, notice=HOSTILE)
+    rendered = [
+        ui.answer_html(answer, 0),
+        ui.sources_html([answer], {doc.id: doc}),
+        ui.answer_html(make_answer("en", (), text=HOSTILE, answered=False), 1),
+    ]
+    for fragment in rendered:
+        assert "<script" not in fragment and "<img" not in fragment
+        assert "javascript:" not in fragment  # the hostile source never becomes a link
+    assert "&lt;script&gt;" in rendered[0] and "&lt;img src=x onerror=" in rendered[1]
+    assert HOSTILE in visible_text(rendered[1])  # shown as text, with the question and translation
+    assert ui.safe_url("javascript:alert(1)") is None and ui.safe_url('https://x.org/"><b>') is None
+    assert ui.safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
+
+
+def test_markers_and_source_items_link_to_their_passages() -> None:
+    doc = make_doc("Satz eins. Satz zwei.\n\nSatz drei.")
+    cites = (cite(doc, "Satz eins.", 1, page=3), cite(doc, "Satz drei.", 2))
+    answer = make_answer("de", cites, text="Laut den Dokumenten: „Satz eins.“ [1] „Satz drei.“ [2] [7]")
+    chat = ui.answer_html(answer, 4)
+    assert chat.count('href="#src-4-1"') == 2 and chat.count('href="#src-4-2"') == 2
+    assert "[7]" in chat and "#src-4-7" not in chat  # only real citation numbers become links
+    panel = ui.sources_html([None, None, None, None, answer], {doc.id: doc})
+    assert 'id="src-4-1"' in panel and 'id="src-4-2"' in panel
+    assert 'href="https://example.org/a"' in panel and 'target="_blank"' in panel
+
+
+def test_refusals_look_different_from_answers() -> None:
+    doc = make_doc("Ein Satz.")
+    answered = ui.answer_html(make_answer("de", (cite(doc, "Ein Satz."),)), 0)
+    refused = ui.answer_html(
+        make_answer("de", (), text="Die Dokumente beantworten diese Frage nicht.", answered=False), 1
+    )
+    assert "cq-refusal" in refused and "cq-refusal" not in answered
+    assert "cq-srclist" in answered and "cq-srclist" not in refused and "cq-icon" in refused
+    assert "cq-empty" in ui.sources_html([None], {})  # a refusal adds no passages
+
+
+@pytest.mark.parametrize(
+    ("lang", "labels"),
+    [
+        ("de", ["Quellen", "Übersetzung", "S. 3", "Zitierte Stellen", "Quelle ↗"]),
+        ("en", ["Sources", "Translation", "p. 3", "Cited passages", "source ↗"]),
+        ("zh", ["来源", "译文", "第 3 页", "引用段落", "原文 ↗"]),
+        ("ko", ["Sources", "Translation", "p. 3"]),  # no table for it: English
+    ],
+)
+def test_labels_follow_the_language_of_the_answer(lang: str, labels: list[str]) -> None:
+    doc = make_doc("Ein Satz.")
+    answer = make_answer(lang, (cite(doc, "Ein Satz.", page=3, translation="A sentence."),))
+    shown = ui.answer_html(answer, 0) + ui.sources_html([answer], {doc.id: doc})
+    for label in labels:
+        assert label in shown, label
+
+
+def test_sources_panel_lists_answers_newest_first() -> None:
+    doc = make_doc("Alt. Neu.")
+    old, new = make_answer("de", (cite(doc, "Alt."),)), make_answer("de", (cite(doc, "Neu."),))
+    panel = ui.sources_html([old, None, new], {doc.id: doc})
+    assert panel.index('id="src-2-1"') < panel.index('id="src-0-1"')
+
+
+def build_hostile_bot(settings: Settings, embedder: HashingEmbedder) -> Any:
+    from cqbot.builder import build
+    from cqbot.index import load_index
+    from cqbot.pipeline import Chatbot
+
+    (settings.corpus_dir / "hostile.en.md").write_text(HOSTILE_DOC, encoding="utf-8")
+    build(settings, embedder)
+    return Chatbot(settings, embedder, load_index(settings.index_dir))
+
+
+def test_corpus_view_lists_documents_with_counts_model_and_build_time(
+    tmp_settings: Settings, fake_embedder: HashingEmbedder
+) -> None:
+    bot = build_hostile_bot(tmp_settings, fake_embedder)
+    about = ui.corpus_html(bot)
+    assert "<script" not in about and "Harbour &lt;script&gt;" in about
+    assert "<code>hostile-doc</code>" in about and "<td>en</td>" in about
+    chunks = sum(1 for c in bot.index.chunks if c.doc_id == "hostile-doc")
+    assert f'<td class="cq-n">{chunks}</td>' in about
+    assert fake_embedder.name in about and bot.index.manifest.built_at in about
+    assert "javascript:" not in about  # the hostile source is not turned into a link
+
+
+# --- the real server ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(bot: Any) -> Iterator[str]:
+    """The chat app over `bot` on a free localhost port, in this process."""
+    app = ui.build_app(bot)
+    url = ui.launch(app, "127.0.0.1", free_port(), block=False)
+    try:
+        yield url
+    finally:
+        app.close(verbose=False)
+
+
+def dev_question(qid: str) -> dict[str, Any]:
+    for line in DEV_QUESTIONS.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["id"] == qid:
+            return row
+    raise KeyError(qid)
+
+
+@pytest.mark.model
+def test_server_answers_german_english_and_chinese_with_quoted_citations(real_bot: Any) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    with served(real_bot) as url:
+        client = Client(url, verbose=False)
+        for qid, lang in (("d001", "de"), ("d002", "en"), ("d003", "zh")):
+            row = dev_question(qid)
+            reply = client.predict(row["question"], api_name="/chat")
+            assert reply["answered"] is True and reply["language"] == lang
+            assert reply["citations"], reply
+            assert any(row["evidence"][0] in c["quote"] for c in reply["citations"]), reply
+            assert all(f"[{c['n']}]" in reply["answer"] for c in reply["citations"])
+        follow = client.predict(
+            "Und wie viele davon gehören zu den 500 größten?", [row["question"]], api_name="/chat"
+        )
+        assert follow["answered"] is True
+        with pytest.raises(AppError, match="empty"):
+            client.predict("   ", api_name="/chat")
+
+
+def test_server_serves_a_hostile_document_as_text(
+    tmp_settings: Settings, fake_embedder: HashingEmbedder
+) -> None:
+    import httpx
+    from gradio_client import Client
+
+    bot = build_hostile_bot(tmp_settings, fake_embedder)
+    with served(bot) as url:
+        reply = Client(url, verbose=False).predict(HOSTILE_QUESTION, api_name="/chat")
+        assert (
+            reply["answered"] and HOSTILE in reply["citations"][0]["quote"]
+        )  # the API returns data, not HTML
+        config = httpx.get(url + "config", timeout=10).json()
+        html_values = [str(c["props"].get("value")) for c in config["components"] if c.get("type") == "html"]
+        about = next(v for v in html_values if "cq-about" in v)
+        assert "<script" not in about and "Harbour &lt;script&gt;window.__pwned" in about
+        assert not any("javascript:" in v for v in html_values)
+        assert config.get("analytics_enabled") is False and config["max_file_size"] is not None
+
+
+@pytest.mark.model
+def test_serve_command_builds_a_missing_index_then_answers(tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    src = ROOT / "corpus" / "chongqing-foreign-investment.de.md"
+    (corpus / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "cqbot",
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(tmp_path / "index"),
+        "serve",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [*cmd, "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 240
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "cqbot is ready: " in line:
+                break
+        output = "".join(lines)
+        assert "Building the index first (no index yet)" in output, output
+        url = output.split("cqbot is ready: ")[1].split()[0]
+        assert url == f"http://127.0.0.1:{port}/"
+        reply = Client(url, verbose=False).predict(dev_question("d001")["question"], api_name="/chat")
+        assert "8.753 Unternehmen mit ausländischen Investitionen" in reply["citations"][0]["quote"]
+        assert (tmp_path / "index" / "manifest.json").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
