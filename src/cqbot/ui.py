@@ -228,9 +228,11 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         return bot.ask(str(question or "")[:MAX_INPUT_CHARS], history=history)
 
     def messages(shown: Shown, question: str | None = None) -> list[dict[str, str]]:
-        pairs = [({"role": "user", "content": q}, {"role": "assistant", "content": a}) for q, a in shown]
-        tail = [{"role": "user", "content": esc(question)}] if question is not None else []
-        return [m for pair in pairs for m in pair] + tail
+        out = []
+        for q, a in shown:
+            out += [{"role": "user", "content": q}] if q else []
+            out.append({"role": "assistant", "content": a})
+        return out + ([{"role": "user", "content": esc(question)}] if question and question.strip() else [])
 
     def start(question: str, shown: Shown) -> tuple[str, str, list[dict[str, str]]]:
         return "", question or "", messages(shown, question or "")
@@ -249,7 +251,7 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         except Exception:  # never a traceback in the chat; the log keeps it
             log.exception("answering %r failed", question[:200])
             reply = notice_html(ui_text(_browser_lang(request), "error"))
-        turns, shown = [*turns, answer], [*shown, (esc(question or ""), reply)]
+        turns, shown = [*turns, answer], [*shown, (esc(question.strip() and question), reply)]
         return messages(shown), turns, shown, sources_html(turns, bot.index.documents)
 
     def chat(question: str, history: list[str] | None = None) -> dict[str, Any]:
@@ -283,7 +285,6 @@ def build_app(bot: Chatbot) -> gr.Blocks:
                             placeholder="Your question · Ihre Frage · 您的问题 …", submit_btn=False,
                         )  # fmt: skip
                         send = gr.Button("Ask", elem_id="cq-send", variant="primary", scale=1, min_width=80)
-                    clear = gr.Button("New conversation", size="sm", variant="secondary")
                 with gr.Column(scale=2, min_width=320):
                     panel = gr.HTML(sources_html([], {}), elem_id="cq-sources")
             with gr.Tab("About the corpus"):
@@ -296,8 +297,8 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         for event in (box.submit, send.click):
             event(start, [box, shown], [box, pending, chatbot], queue=False, **private).then(**answer_step)
         chatbot.example_select(pick, [shown], [pending, chatbot], queue=False, **private).then(**answer_step)
-        for reset in (clear.click, chatbot.clear):
-            reset(lambda: ([], [], [], sources_html([], {})), None, [chatbot, turns, shown, panel], **private)
+        # the bin icon of the chat starts a new conversation
+        chatbot.clear(lambda: ([], [], sources_html([], {})), None, [turns, shown, panel], **private)
         gr.api(chat, api_name="chat", concurrency_id="ask")
     return app
 

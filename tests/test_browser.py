@@ -1,0 +1,180 @@
+"""The chat page in a real headless Chromium: ask, see the cited passage, click it; no script injection."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from cqbot import ui
+from cqbot.config import Settings
+from cqbot.embedding import HashingEmbedder
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+EVIDENCE = "8.753 Unternehmen mit ausländischen Investitionen"
+HOSTILE_DOC = """---
+id: hostile-doc
+title: "Harbour <script>window.__pwned='title'</script> fees"
+lang: en
+source: "javascript:window.__pwned='link'"
+---
+Harbour fees in Port Example are reviewed every year by the port authority.
+
+The harbour fee for small boats is 42 euros per night <script>window.__pwned='script'</script> \
+<img src=x onerror="window.__pwned='img'"> and includes fresh water.
+
+Large ships pay according to their tonnage, as the port authority decides each spring.
+"""
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium (apt-get install chromium)"
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(bot: Any) -> Iterator[str]:
+    app = ui.build_app(bot)
+    url = ui.launch(app, "127.0.0.1", free_port(), block=False)
+    try:
+        yield url
+    finally:
+        app.close(verbose=False)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@contextmanager
+def chat_page(browser: Any, url: str) -> Iterator[tuple[Any, list[str]]]:
+    """A fresh page on the app, and the list of requests it makes to hosts other than the app's."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    page = context.new_page()
+    outside: list[str] = []
+    app_host = urlparse(url).netloc
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url) if r.url.startswith("http") and urlparse(r.url).netloc != app_host else None
+        ),
+    )
+    page.goto(url)
+    page.wait_for_selector("#cq-question textarea")
+    try:
+        yield page, outside
+    finally:
+        context.close()
+
+
+def ask(page: Any, question: str) -> None:
+    page.fill("#cq-question textarea", question)
+    page.click("#cq-send")
+
+
+@pytest.mark.model
+def test_chinese_question_shows_the_german_evidence_and_its_passage(browser: Any, real_bot: Any) -> None:
+    from playwright.sync_api import expect
+
+    with served(real_bot) as url, chat_page(browser, url) as (page, outside):
+        ask(page, "重庆有多少家外资企业？")
+        passage = page.locator("#cq-sources .cq-src", has=page.locator("mark", has_text=EVIDENCE))
+        expect(passage).to_be_visible(timeout=60_000)
+        answer = page.locator("#cq-chat .cq-answer").last
+        expect(answer).to_contain_text(EVIDENCE)
+        expect(answer.locator(".cq-srclist")).to_contain_text("来源")
+        anchor = passage.get_attribute("id")
+        assert anchor and anchor.startswith("src-")
+
+        page.locator("#cq-sources").evaluate("el => el.scrollTo(0, el.scrollHeight)")
+        answer.locator(f'a.cq-ref[href="#{anchor}"]').first.click()
+        expect(passage).to_have_class("cq-src cq-active")
+        expect(passage).to_be_in_viewport()
+        expect(passage.locator("blockquote")).to_contain_text("322 der 500")  # the surrounding paragraph
+        expect(passage.locator(".cq-translation")).to_contain_text("8753")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-chat.png"), full_page=True)
+
+        page.get_by_role("tab", name="About the corpus").click()
+        expect(page.locator("#cq-about table")).to_contain_text("chongqing-foreign-investment")
+        assert outside == [], f"the page called other hosts: {outside}"
+
+
+@pytest.mark.model
+def test_example_question_then_follow_up_then_clear(browser: Any, real_bot: Any) -> None:
+    from playwright.sync_api import expect
+
+    with served(real_bot) as url, chat_page(browser, url) as (page, _):
+        examples = page.locator("#cq-chat").get_by_role("button", name="DE ·")
+        expect(examples).to_have_count(1)
+        examples.click()
+        expect(page.locator("#cq-sources mark", has_text=EVIDENCE)).to_be_visible(timeout=60_000)
+        expect(page.locator("#cq-chat .cq-srclist").last).to_contain_text("Quellen")
+
+        ask(page, "Und wie viele davon gehören zu den 500 größten?")  # a follow-up
+        expect(page.locator("#cq-chat .cq-answer")).to_have_count(2, timeout=60_000)
+        expect(page.locator("#cq-chat .cq-answer").last).to_contain_text("322")
+        expect(page.locator("#cq-sources .cq-turn")).to_have_count(2)
+        page.locator("#cq-chat").get_by_role("button", name="Clear").click()
+        expect(page.locator("#cq-sources .cq-empty")).to_be_visible()
+        expect(page.locator("#cq-chat .cq-answer")).to_have_count(0)
+
+
+def test_hostile_document_shows_as_text_and_runs_no_script(
+    browser: Any, tmp_settings: Settings, fake_embedder: HashingEmbedder
+) -> None:
+    from playwright.sync_api import expect
+
+    from cqbot.builder import build
+    from cqbot.index import load_index
+    from cqbot.pipeline import Chatbot
+
+    (tmp_settings.corpus_dir / "hostile.en.md").write_text(HOSTILE_DOC, encoding="utf-8")
+    build(tmp_settings, fake_embedder)
+    bot = Chatbot(tmp_settings, fake_embedder, load_index(tmp_settings.index_dir))
+    with served(bot) as url, chat_page(browser, url) as (page, _):
+        ask(page, "   ")
+        expect(page.locator("#cq-chat .cq-hint")).to_contain_text("Please ask a question.")
+
+        ask(page, "How much is the harbour fee for small boats? <img src=y onerror=\"window.__pwned='q'\">")
+        mark = page.locator("#cq-sources mark")
+        expect(mark).to_contain_text("<script>window.__pwned='script'</script>", timeout=30_000)
+        expect(mark).to_contain_text("<img src=x onerror=")
+        expect(page.locator("#cq-sources .cq-title")).to_contain_text("Harbour <script>")
+        expect(page.locator("#cq-chat .cq-answer").last).to_contain_text("<script>window.__pwned")
+        expect(page.locator("#cq-chat")).to_contain_text("<img src=y onerror=")  # the question, as text
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-hostile.png"), full_page=True)
+        page.get_by_role("tab", name="About the corpus").click()
+        expect(page.locator("#cq-about")).to_contain_text(
+            "Harbour <script>window.__pwned='title'</script> fees"
+        )
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator('a[href^="javascript"]').count() == 0
+        assert page.locator("#cq-sources script, #cq-chat script, #cq-about script").count() == 0
