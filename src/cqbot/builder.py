@@ -97,6 +97,11 @@ def _compare(
     return Staleness(tuple(reasons), added, changed, removed)
 
 
+def unit_text(doc: Document, start: int, end: int) -> str:
+    """What is embedded for a sentence: the document title gives it context ("the city" -> which city)."""
+    return f"{doc.title}: {doc.text[start:end]}"
+
+
 def _vector_cache(previous: Index | None) -> dict[bytes, np.ndarray]:
     if previous is None:
         return {}
@@ -106,7 +111,7 @@ def _vector_cache(previous: Index | None) -> dict[bytes, np.ndarray]:
     for (row, start, end), vec in zip(previous.sentence_spans, previous.sentence_vectors, strict=True):
         chunk = previous.chunks[int(row)]
         doc = previous.documents[chunk.doc_id]
-        cache[text_key(doc.text[int(start) : int(end)])] = vec
+        cache[text_key(unit_text(doc, int(start), int(end)))] = vec
     return cache
 
 
@@ -147,7 +152,7 @@ def _sentence_table(
         target = entry[1].get(parent[i])
         if target is not None:
             aligned[i] = first_row.get((entry[0], *target), -1)
-    texts = [docs[chunks[row].doc_id].text[a:b] for row, a, b in spans]
+    texts = [unit_text(docs[chunks[row].doc_id], a, b) for row, a, b in spans]
     return np.asarray(spans, dtype=np.int64).reshape(-1, 3), aligned, texts
 
 
@@ -221,6 +226,7 @@ def build(
     )
     chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
     findex, kind = make_faiss(chunk_vectors, settings.exact_search_limit)
+    unit_index, _ = make_faiss(sentence_vectors, settings.exact_search_limit)
     manifest = Manifest(
         model=embedder.name,
         weights=embedder.weights,
@@ -247,6 +253,7 @@ def build(
         aligned,
         sentence_vectors,
         findex,
+        unit_index,
     )
     timings["index+save"] = time.perf_counter() - t3
     return BuildReport(

@@ -37,6 +37,9 @@ class Settings:
     rrf_k: int = 60
     # answer
     max_citations: int = 2
+    # the place or subject the corpus is about: off-topic anchors are phrased about it (see answer.py)
+    subject: str = "Chongqing"
+    min_margin: float = 0.01
     exact_search_limit: int = 50_000
     batch_size: int = 32
     # optional generated answers (OpenAI-compatible endpoint)

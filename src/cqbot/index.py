@@ -20,7 +20,7 @@ import numpy as np
 from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from cqbot.records import Chunk, Document
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
@@ -68,7 +68,15 @@ class Index:
     sentence_align: np.ndarray  # (n,) int64: row of the aligned original sentence, -1 if none
     sentence_vectors: np.ndarray
     faiss_index: Any
+    unit_index: Any
     directory: Path
+
+    def search_units(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, unit rows) of the k sentence units nearest to one query vector."""
+        k = max(1, min(k, len(self.sentence_spans)))
+        scores, rows = self.unit_index.search(np.ascontiguousarray(query[None, :], dtype=np.float32), k)
+        keep = rows[0] >= 0
+        return scores[0][keep], rows[0][keep]
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, rows) of the k nearest chunks for each query vector; rows -1 where fewer exist."""
@@ -151,6 +159,7 @@ def save_index(
     sentence_align: np.ndarray,
     sentence_vectors: np.ndarray,
     faiss_index: Any,
+    unit_index: Any,
 ) -> None:
     """Write all files of one generation, then the manifest that makes them current."""
     faiss = _faiss()
@@ -173,6 +182,7 @@ def save_index(
     _write_atomic(directory / f"sentalign-{gen}.npy", lambda p: _save_npy(p, sentence_align))
     _write_atomic(directory / f"sentvecs-{gen}.npy", lambda p: _save_npy(p, sentence_vectors))
     _write_atomic(directory / f"vectors-{gen}.faiss", lambda p: faiss.write_index(faiss_index, str(p)))
+    _write_atomic(directory / f"units-{gen}.faiss", lambda p: faiss.write_index(unit_index, str(p)))
     _write_atomic(
         directory / MANIFEST,
         lambda p: p.write_text(json.dumps(asdict(manifest), indent=1, ensure_ascii=False)),
@@ -238,18 +248,21 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
         aligned = np.load(directory / f"sentalign-{gen}.npy")
         sent_vectors = np.load(directory / f"sentvecs-{gen}.npy", mmap_mode="r")
         findex = faiss.read_index(str(directory / f"vectors-{gen}.faiss"))
+        uindex = faiss.read_index(str(directory / f"units-{gen}.faiss"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(
             f"index in {directory}/ is damaged ({str(exc).splitlines()[0]}); run: cqbot build --full"
         ) from exc
-    if hasattr(findex, "hnsw"):
-        findex.hnsw.efSearch = HNSW_EF_SEARCH
+    for fi in (findex, uindex):
+        if hasattr(fi, "hnsw"):
+            fi.hnsw.efSearch = HNSW_EF_SEARCH
     n = len(chunks)
     if (
         findex.ntotal != n
         or chunk_vectors.shape[0] != n
         or len(spans) != len(sent_vectors)
         or len(spans) != len(aligned)
+        or uindex.ntotal != len(spans)
         or (n and chunk_vectors.shape[1] != manifest.dim)
     ):
         raise IndexCorruptError(
@@ -264,5 +277,6 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
         aligned,
         sent_vectors,
         findex,
+        uindex,
         directory,
     )

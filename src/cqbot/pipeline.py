@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cqbot.answer import Evidence, RefusalPolicy, cite, compose, rank_hits, years_missing
+from cqbot.answer import Evidence, RefusalPolicy, cite, compose, rank_hits
 from cqbot.config import Settings, load_settings
 from cqbot.embedding import Embedder, load_embedder
 from cqbot.errors import QuestionError
@@ -81,8 +81,9 @@ class Chatbot:
         self.embedder = embedder
         self.index = index
         self.retriever = Retriever(index, settings)
-        self.policy = policy or RefusalPolicy()
-        self._anchors = embedder.embed_passages(load_anchors())
+        self.policy = policy or RefusalPolicy(settings.min_margin)
+        subject = f"{settings.subject}: " if settings.subject else ""
+        self._anchors = embedder.embed_passages([subject + a for a in load_anchors()])
 
     @classmethod
     def from_settings(
@@ -105,8 +106,7 @@ class Chatbot:
         lang = detect_language(text)
         query = self._query_text(text, _as_turns(history))
         qvec = self.embedder.embed_queries([query])[0]
-        passages = self.retriever.search(query, qvec)
-        hits = rank_hits(self.retriever.sentences(passages, qvec, query))
+        hits = rank_hits(self.retriever.candidates(query, qvec))
         citations = [
             replace(c, translation=self.retriever.translation(c.chunk_id, c.start, c.end, lang))
             for c in cite(self.index, hits, self.settings.max_citations)
@@ -130,11 +130,10 @@ class Chatbot:
 
     def evidence(self, question: str, qvec: np.ndarray, hits: Sequence[SentenceHit]) -> Evidence:
         if not hits:
-            return Evidence(0.0, 1.0, 0.0, ())
+            return Evidence(0.0, 1.0, 0.0, False)
         best = hits[0]
-        chunk = self.index.chunks[best.chunk_row]
         background = float(np.max(self._anchors @ qvec)) if len(self._anchors) else 0.0
-        return Evidence(best.score, background, best.lexical, years_missing(question, chunk.text))
+        return Evidence(best.score, background, best.lexical, best.year < 0)
 
     def document_count(self) -> int:
         return len(self.index.documents)

@@ -41,17 +41,32 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+UNIT_K = 50
+
+
+def years_in(text: str) -> set[str]:
+    return set(_YEAR.findall(text))
+
+
 @dataclass(frozen=True)
 class SentenceHit:
-    """One sentence (or clause of a long sentence) scored against the question."""
+    """One sentence (or clause of a long sentence) of an original document, scored against the question.
+
+    `score` is the cosine of the question with the sentence (or with its aligned translation,
+    whichever is higher); `lexical` the BM25 score of its chunk relative to the best chunk;
+    `primary` whether the document is an original rather than a summary; `year` is +1 when the
+    sentence names a year the question asks about, -1 when the question names years it lacks.
+    """
 
     chunk_row: int
     unit: int
     start: int
     end: int
     score: float
-    chunk_score: float
-    lexical: float
+    lexical: float = 0.0
+    primary: bool = True
+    year: int = 0
 
 
 class Retriever:
@@ -98,7 +113,7 @@ class Retriever:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
-    def search(self, question: str, qvec: np.ndarray) -> list[Passage]:
+    def search(self, question: str, qvec: np.ndarray, lex: np.ndarray | None = None) -> list[Passage]:
         """Top chunks by reciprocal-rank fusion of dense and lexical rankings."""
         s = self.settings
         dense_scores, rows = self.index.search(qvec[None, :], s.dense_k)
@@ -109,7 +124,7 @@ class Retriever:
                 continue
             dense[int(row)] = float(score)
             fused[int(row)] = fused.get(int(row), 0.0) + 1.0 / (s.rrf_k + rank + 1)
-        lex = self.lexical_scores(question)
+        lex = self.lexical_scores(question) if lex is None else lex
         lex_rows = np.argsort(-lex)[: s.lexical_k]
         for rank, row in enumerate(lex_rows):
             if lex[row] <= 0:
@@ -140,26 +155,41 @@ class Retriever:
             self._rows = cached
         return cached
 
-    def sentences(self, passages: list[Passage], qvec: np.ndarray, question: str) -> list[SentenceHit]:
-        """Sentences of the given passages, best first. A sentence of a translation counts for the
-        aligned sentence of its original, so the original is what gets cited; duplicates merge."""
-        q_tokens = set(tokenize(question))
+    def candidates(self, question: str, qvec: np.ndarray) -> list[SentenceHit]:
+        """Sentences worth citing, best first: the nearest sentence units overall plus the sentences
+        of the top fused chunks. A sentence of a translation counts for the aligned sentence of its
+        original, so the original is what gets cited; duplicates merge."""
         idx = self.index
+        lex = self.lexical_scores(question)
+        top_lex = float(lex.max()) if len(lex) else 0.0
+        passages = self.search(question, qvec, lex)
+        scores, units = idx.search_units(qvec, UNIT_K)
+        score_of = {int(u): float(sc) for u, sc in zip(units, scores, strict=True)}
+        extra = [u for p in passages for u in self._sentences_of[self.row_of(p.chunk)] if u not in score_of]
+        if extra:
+            for u, sc in zip(extra, np.asarray(idx.sentence_vectors[extra]) @ qvec, strict=True):
+                score_of[u] = float(sc)
+        years = years_in(question)
         hits: dict[tuple[str, int, int], SentenceHit] = {}
-        for p in passages:
-            ids = self._sentences_of[self.row_of(p.chunk)]
-            if not ids:
+        for unit, score in score_of.items():
+            target = int(idx.sentence_align[unit])
+            target = unit if target < 0 else target
+            row, start, end = (int(x) for x in idx.sentence_spans[target])
+            doc = idx.documents[idx.chunks[row].doc_id]
+            key = (doc.id, start, end)
+            if key in hits and hits[key].score >= score:
                 continue
-            scores = np.asarray(idx.sentence_vectors[ids]) @ qvec
-            for unit, score in zip(ids, scores, strict=True):
-                target = int(idx.sentence_align[unit])
-                target = unit if target < 0 else target
-                row, start, end = (int(x) for x in idx.sentence_spans[target])
-                doc_id = idx.chunks[row].doc_id
-                toks = set(tokenize(idx.documents[doc_id].text[start:end]))
-                overlap = len(q_tokens & toks) / max(1, len(q_tokens))
-                key = (doc_id, start, end)
-                hit = SentenceHit(row, target, start, end, float(score), p.dense, overlap)
-                if key not in hits or hits[key].score < hit.score:
-                    hits[key] = hit
-        return sorted(hits.values(), key=lambda h: -h.score)
+            year = 0
+            if years:
+                year = 1 if years & years_in(doc.text[start:end]) else -1
+            hits[key] = SentenceHit(
+                row,
+                target,
+                start,
+                end,
+                score,
+                lexical=float(lex[row]) / top_lex if top_lex > 0 else 0.0,
+                primary=doc.kind == "original",
+                year=year,
+            )
+        return list(hits.values())
