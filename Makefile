@@ -1,0 +1,37 @@
+# cqbot: the two commands of the README are `make chat` and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+export GRADIO_ANALYTICS_ENABLED := False
+export TRANSFORMERS_VERBOSITY := error
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup setup-dev chat build test lint eval bench
+
+setup:
+	@bash scripts/setup.sh
+
+setup-dev:
+	@bash scripts/setup.sh --dev
+
+## Set up, build the index if it is missing or stale, and serve the chat on http://127.0.0.1:7860
+chat: setup
+	@$(BIN)/cqbot build --check >/dev/null 2>&1 || $(BIN)/cqbot build
+	@$(BIN)/cqbot serve
+
+build: setup
+	@$(BIN)/cqbot build
+
+lint: setup-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+## Set up, lint, type-check, run the test suite and the evaluation gate
+test: lint
+	$(BIN)/python -m pytest -q
+	@$(BIN)/cqbot build -q
+	$(BIN)/cqbot eval eval/questions.jsonl --out eval-out -q $(EVAL_BARS)
+
+bench: setup-dev
+	$(BIN)/python benchmarks/bench_build.py
