@@ -17,7 +17,7 @@ DEV = [
 ]
 ANSWERABLE = [q for q in DEV if q["answerable"]]
 UNANSWERABLE = [q for q in DEV if not q["answerable"]]
-# What the answer path reaches today on the dev set (see benchmarks/RESULTS.md); the test fails on a regression.
+# What the answer path reaches today on the dev set (benchmarks/RESULTS.md); lower is a regression.
 MIN_CITE_AT_1 = 0.9
 MIN_REFUSAL_RECALL = 0.75
 
