@@ -84,6 +84,7 @@ class Chatbot:
         self.policy = policy or RefusalPolicy(settings.min_margin)
         subject = f"{settings.subject}: " if settings.subject else ""
         self._anchors = embedder.embed_passages([subject + a for a in load_anchors()])
+        embedder.embed_queries(["warm-up"])  # the first call pays one-off setup; not the first asker
 
     @classmethod
     def from_settings(
