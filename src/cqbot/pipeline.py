@@ -23,6 +23,7 @@ from cqbot.records import Answer, Turn
 from cqbot.retrieval import Retriever, SentenceHit
 
 MAX_QUESTION_CHARS = 1000
+FOLLOW_UP_WEIGHT = 0.5
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|documents?|rules|previous|above)\b"
@@ -95,19 +96,21 @@ class Chatbot:
         index = load_index(settings.index_dir, model=embedder.name, dim=embedder.dim)
         return cls(settings, embedder, index)
 
-    def _query_text(self, question: str, turns: list[Turn]) -> str:
+    def _query(self, question: str, turns: list[Turn]) -> np.ndarray:
+        """The question's vector; a follow-up ("and how many of them…") leans on the previous question."""
         if turns and (len(question) < 40 or _FOLLOW_UP.search(question)):
-            return f"{turns[-1].question} {question}"
-        return question
+            cur, prev = self.embedder.embed_queries([question, turns[-1].question])
+            vec = cur + FOLLOW_UP_WEIGHT * prev
+            return np.asarray(vec / np.linalg.norm(vec), dtype=np.float32)
+        return np.asarray(self.embedder.embed_queries([question])[0])
 
     def ask(self, question: str, history: Sequence[Turn | str | dict[str, str]] | None = None) -> Answer:
         """Answer `question` from the documents, citing exact sentences, or say they do not answer it."""
         t0 = time.perf_counter()
         text, shortened = clean_question(question)
         lang = detect_language(text)
-        query = self._query_text(text, _as_turns(history))
-        qvec = self.embedder.embed_queries([query])[0]
-        hits = rank_hits(self.retriever.candidates(query, qvec))
+        qvec = self._query(text, _as_turns(history))
+        hits = rank_hits(self.retriever.candidates(text, qvec))
         citations = [
             replace(c, translation=self.retriever.translation(c.chunk_id, c.start, c.end, lang))
             for c in cite(self.index, hits, self.settings.max_citations)
