@@ -104,13 +104,17 @@ def start_server(cmd: list[str]) -> tuple[subprocess.Popen[str], str, float, boo
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     assert proc.stdout is not None
     lines: list[str] = []
-    for line in proc.stdout:
-        lines.append(line)
-        if "cqbot is ready: " in line:
-            url = line.split("cqbot is ready: ")[1].split()[0]
-            threading.Thread(target=drain, args=(proc,), daemon=True).start()  # keep its pipe flowing
-            built = any("Building the index first" in x for x in lines)
-            return proc, url, time.perf_counter() - t0, built, lines
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if "cqbot is ready: " in line:
+                url = line.split("cqbot is ready: ")[1].split()[0]
+                threading.Thread(target=drain, args=(proc,), daemon=True).start()  # keep its pipe flowing
+                built = any("Building the index first" in x for x in lines)
+                return proc, url, time.perf_counter() - t0, built, lines
+    except BaseException:
+        proc.terminate()
+        raise
     proc.wait()
     raise SystemExit("cqbot serve exited before it was ready:\n" + "".join(lines[-30:]))
 
@@ -168,10 +172,10 @@ def main() -> None:
     cqbot = [sys.executable, "-m", "cqbot"]
     if not args.no_prebuild:
         subprocess.run([*cqbot, "build", "-q"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    questions = load_questions(args.questions)
     port = free_port()
     t0 = time.perf_counter()
     proc, url, ready_s, built, _ = start_server([*cqbot, "serve", "--host", "127.0.0.1", "--port", str(port)])
-    questions = load_questions(args.questions)
     try:
         client = Client(url, verbose=False)
         first = client.predict(questions[0], api_name="/chat")
