@@ -144,5 +144,60 @@ class HashingEmbedder:
         return self.embed_passages(texts)
 
 
-def load_embedder(settings: Settings) -> Embedder:
+class OnnxEmbedder:
+    """The provisioned model through ONNX Runtime: same vectors, without importing torch at all.
+
+    Used to answer questions (`ask`, `serve`): a cold start then costs well under a second of imports.
+    """
+
+    def __init__(self, location: Path, name: str, weights: str, batch_size: int = 32) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from cqbot.provision import ONNX_FILE
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                str(location / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+            )
+            self._tokenizer = Tokenizer.from_file(str(location / "tokenizer.json"))
+        except Exception as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelError(f"cannot load {location / ONNX_FILE}: {reason}; run: cqbot provision") from exc
+        self._tokenizer.enable_truncation(512)
+        self._tokenizer.enable_padding(pad_id=1, pad_token="<pad>")
+        self.name = name
+        self.weights = weights
+        self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
+        self._batch_size = batch_size
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = []
+        for i in range(0, len(texts), self._batch_size):
+            enc = self._tokenizer.encode_batch(list(texts[i : i + self._batch_size]))
+            ids = np.asarray([e.ids for e in enc], dtype=np.int64)
+            mask = np.asarray([e.attention_mask for e in enc], dtype=np.int64)
+            out.append(self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+        if not out:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return self._encode(["passage: " + t for t in texts])
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(["query: " + t for t in texts])
+
+
+def load_embedder(settings: Settings, *, fast: bool = False) -> Embedder:
+    """The configured model. `fast`: prefer the ONNX export of the provisioned model (for answering)."""
+    if fast and settings.model == DEFAULT_MODEL:
+        from cqbot.provision import ONNX_FILE
+
+        location, weights = resolve_model(settings)
+        if (Path(location) / ONNX_FILE).exists():
+            return OnnxEmbedder(Path(location), settings.model, weights, settings.batch_size)
     return SentenceTransformerEmbedder(settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import time
 import unicodedata
@@ -72,6 +74,29 @@ def load_anchors() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+def anchor_vectors(settings: Settings, embedder: Embedder) -> np.ndarray:
+    """Vectors of the off-topic anchors phrased about the corpus subject, cached per model."""
+    subject = f"{settings.subject}: " if settings.subject else ""
+    texts = [subject + a for a in load_anchors()]
+    key = hashlib.sha256("\n".join([embedder.name, embedder.weights, *texts]).encode()).hexdigest()[:16]
+    path = settings.cache_dir / "anchors" / f"{key}.npy"
+    try:
+        cached = np.load(path)
+        if cached.shape == (len(texts), embedder.dim):
+            return np.asarray(cached, dtype=np.float32)
+    except (OSError, ValueError):
+        pass
+    vectors = embedder.embed_passages(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+        np.save(tmp, vectors)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs the anchors' embedding time
+    return vectors
+
+
 class Chatbot:
     """A loaded index, embedder and retriever; `ask` answers one question with citations."""
 
@@ -83,8 +108,7 @@ class Chatbot:
         self.index = index
         self.retriever = Retriever(index, settings)
         self.policy = policy or RefusalPolicy(settings.min_margin)
-        subject = f"{settings.subject}: " if settings.subject else ""
-        self._anchors = embedder.embed_passages([subject + a for a in load_anchors()])
+        self._anchors = anchor_vectors(settings, embedder)
         embedder.embed_queries(["warm-up"])  # the first call pays one-off setup; not the first asker
 
     @classmethod
@@ -92,7 +116,7 @@ class Chatbot:
         cls, settings: Settings | None = None, *, embedder: Embedder | None = None, **overrides: Any
     ) -> Chatbot:
         settings = settings or load_settings(**overrides)
-        embedder = embedder or load_embedder(settings)
+        embedder = embedder or load_embedder(settings, fast=True)
         index = load_index(settings.index_dir, model=embedder.name, dim=embedder.dim)
         return cls(settings, embedder, index)
 

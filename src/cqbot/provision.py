@@ -287,6 +287,7 @@ def provision_e5_small(target: Path, weights: Path | None = None) -> Path:
             "quantisation": "Q4_0, dequantised to float32",
         }
         (out / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2))
+        export_onnx(out)
         if target.exists():
             shutil.rmtree(target)
         os.replace(out, target)
@@ -317,3 +318,50 @@ def _st_modules() -> Any:
         return importlib.import_module("sentence_transformers.sentence_transformer.modules")
     except ImportError:
         return importlib.import_module("sentence_transformers.models")
+
+
+ONNX_FILE = "onnx/cqbot-encoder.onnx"
+
+
+def export_onnx(folder: Path) -> Path:
+    """Export encoder + mean pooling + normalisation of a provisioned folder to ONNX.
+
+    ONNX Runtime then embeds questions with the same vectors (cosine 1.0 to float precision) without
+    importing torch, transformers or sentence-transformers, which is most of a cold start.
+    """
+    import torch
+    import transformers
+
+    model = transformers.AutoModel.from_pretrained(str(folder)).eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, encoder: Any) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
+
+    ids = torch.tensor([[0, 35378, 12, 2], [0, 35378, 2, 1]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+    path = folder / ONNX_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    axes = {
+        "input_ids": {0: "batch", 1: "tokens"},
+        "attention_mask": {0: "batch", 1: "tokens"},
+        "embedding": {0: "batch"},
+    }
+    torch.onnx.export(
+        Pooled(model).eval(),
+        (ids, mask),
+        str(path),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["embedding"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+    return path
