@@ -33,6 +33,8 @@ The harbour fee for small boats is 42 euros per night <script>window.__pwned='sc
 Large ships pay according to their tonnage, as the port authority decides each spring.
 """
 
+HOSTILE_QUESTION = "How much is the harbour fee for small boats? <img src=y onerror=\"window.__pwned='q'\">"
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -126,7 +128,7 @@ def test_chinese_question_shows_the_german_evidence_and_its_passage(browser: Any
 
 
 @pytest.mark.model
-def test_example_question_then_follow_up_then_clear(browser: Any, real_bot: Any) -> None:
+def test_example_question_then_another_then_clear(browser: Any, real_bot: Any) -> None:
     from playwright.sync_api import expect
 
     with served(real_bot) as url, chat_page(browser, url) as (page, _):
@@ -136,10 +138,10 @@ def test_example_question_then_follow_up_then_clear(browser: Any, real_bot: Any)
         expect(page.locator("#cq-sources mark", has_text=EVIDENCE)).to_be_visible(timeout=60_000)
         expect(page.locator("#cq-chat .cq-srclist").last).to_contain_text("Quellen")
 
-        ask(page, "Und wie viele davon gehören zu den 500 größten?")  # a follow-up
+        ask(page, "Welchen Anteil an den Steuereinnahmen haben ausländische Unternehmen?")
         expect(page.locator("#cq-chat .cq-answer")).to_have_count(2, timeout=60_000)
-        expect(page.locator("#cq-chat .cq-answer").last).to_contain_text("322")
         expect(page.locator("#cq-sources .cq-turn")).to_have_count(2)
+        expect(page.locator("#cq-sources .cq-turn").first).to_contain_text("ein Zehntel der Steuereinnahmen")
         page.locator("#cq-chat").get_by_role("button", name="Clear").click()
         expect(page.locator("#cq-sources .cq-empty")).to_be_visible()
         expect(page.locator("#cq-chat .cq-answer")).to_have_count(0)
@@ -157,11 +159,19 @@ def test_hostile_document_shows_as_text_and_runs_no_script(
     (tmp_settings.corpus_dir / "hostile.en.md").write_text(HOSTILE_DOC, encoding="utf-8")
     build(tmp_settings, fake_embedder)
     bot = Chatbot(tmp_settings, fake_embedder, load_index(tmp_settings.index_dir))
+    histories: list[list[str]] = []
+    real_ask = bot.ask
+
+    def recording_ask(question: str, history: Any = None) -> Any:
+        histories.append(list(history or []))
+        return real_ask(question, history)
+
+    bot.ask = recording_ask  # type: ignore[method-assign]
     with served(bot) as url, chat_page(browser, url) as (page, _):
         ask(page, "   ")
         expect(page.locator("#cq-chat .cq-hint")).to_contain_text("Please ask a question.")
 
-        ask(page, "How much is the harbour fee for small boats? <img src=y onerror=\"window.__pwned='q'\">")
+        ask(page, HOSTILE_QUESTION)
         mark = page.locator("#cq-sources mark")
         expect(mark).to_contain_text("<script>window.__pwned='script'</script>", timeout=30_000)
         expect(mark).to_contain_text("<img src=x onerror=")
@@ -170,6 +180,10 @@ def test_hostile_document_shows_as_text_and_runs_no_script(
         expect(page.locator("#cq-chat")).to_contain_text("<img src=y onerror=")  # the question, as text
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "browser-hostile.png"), full_page=True)
+
+        ask(page, "And large ships?")  # a follow-up gets the earlier questions as history
+        expect(page.locator("#cq-chat .cq-answer")).to_have_count(3, timeout=30_000)
+        assert histories[-1] == [HOSTILE_QUESTION], histories
         page.get_by_role("tab", name="About the corpus").click()
         expect(page.locator("#cq-about")).to_contain_text(
             "Harbour <script>window.__pwned='title'</script> fees"
