@@ -31,7 +31,7 @@ fi
 if [ $dev = 1 ] && [ ! -x /usr/bin/chromium ]; then
   echo "==> installing Chromium for the browser tests"
   if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null) \
       || echo "warning: could not install chromium; browser tests will be skipped" >&2
   else
     echo "warning: not root, cannot apt-get install chromium; browser tests will be skipped" >&2

@@ -229,7 +229,7 @@ def test_headline_names_k() -> None:
 
 
 def test_shipped_question_files_load_cleanly() -> None:
-    for name in ("dev_questions.jsonl", "corpus_questions.jsonl"):
+    for name in ("dev_questions.jsonl", "questions.jsonl"):
         questions, problems = ev.load_questions(ROOT / "eval" / name)
         assert questions and problems == []
     dev, _ = ev.load_questions(ROOT / "eval" / "dev_questions.jsonl")

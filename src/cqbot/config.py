@@ -39,7 +39,7 @@ class Settings:
     max_citations: int = 2
     # the place or subject the corpus is about: off-topic anchors are phrased about it (see answer.py)
     subject: str = "Chongqing"
-    min_margin: float = 0.01
+    min_margin: float = 0.005
     exact_search_limit: int = 50_000
     batch_size: int = 32
     # optional generated answers (OpenAI-compatible endpoint)
