@@ -7,10 +7,10 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from cqbot.language import detect_language
 from cqbot.messages import message
 from cqbot.records import Answer, Turn
 from cqbot.retrieval import Retriever, SentenceHit
+
+if TYPE_CHECKING:
+    from cqbot.llm import Generator
 
 MAX_QUESTION_CHARS = 1000
 FOLLOW_UP_WEIGHT = 0.5
@@ -109,6 +112,11 @@ class Chatbot:
         self.retriever = Retriever(index, settings)
         self.policy = policy or RefusalPolicy(settings.min_margin)
         self._anchors = anchor_vectors(settings, embedder)
+        self.generator: Generator | None = None
+        if settings.llm_url:
+            from cqbot.llm import Generator
+
+            self.generator = Generator(settings, embedder, index, self.retriever)
         embedder.embed_queries(["warm-up"])  # the first call pays one-off setup; not the first asker
 
     @classmethod
@@ -129,11 +137,46 @@ class Chatbot:
         return np.asarray(self.embedder.embed_queries([question])[0])
 
     def ask(self, question: str, history: Sequence[Turn | str | dict[str, str]] | None = None) -> Answer:
-        """Answer `question` from the documents, citing exact sentences, or say they do not answer it."""
+        """Answer `question` from the documents, citing exact sentences, or say they do not answer it.
+
+        With an LLM endpoint configured (llm_url) an answerable question gets a generated answer whose
+        every [n] was checked against passage n (mode "generated"); on any failure, the extractive one.
+        """
         t0 = time.perf_counter()
+        turns = _as_turns(history)
+        extractive, hits = self._extractive(question, turns, t0)
+        # --- generated answers (llm.py): only where the extractive path would answer ---
+        if self.generator is None or not extractive.answered:
+            return extractive
+        answer = self.generator.answer(extractive, hits, turns)
+        return replace(answer, latency_ms=(time.perf_counter() - t0) * 1000)
+
+    def ask_stream(
+        self, question: str, history: Sequence[Turn | str | dict[str, str]] | None = None
+    ) -> Iterator[str | Answer]:
+        """Like `ask`, streamed: zero or more `str` pieces of generated text, then exactly one `Answer`.
+
+        The pieces are the endpoint's raw text as it arrives (markers not yet checked); the final
+        Answer is the checked one, whose `answer` replaces everything streamed before it (it may be
+        renumbered, or the extractive answer with a notice). Without an endpoint, or for a question
+        the documents do not answer, only the Answer comes. Raises QuestionError (when iteration starts).
+        """
+        t0 = time.perf_counter()
+        turns = _as_turns(history)
+        extractive, hits = self._extractive(question, turns, t0)
+        if self.generator is None or not extractive.answered:
+            yield extractive
+            return
+        for item in self.generator.stream(extractive, hits, turns):
+            yield (
+                item if isinstance(item, str) else replace(item, latency_ms=(time.perf_counter() - t0) * 1000)
+            )
+
+    def _extractive(self, question: str, turns: list[Turn], t0: float) -> tuple[Answer, list[SentenceHit]]:
+        """The extractive answer and the ranked sentence hits it was cited from."""
         text, shortened = clean_question(question)
         lang = detect_language(text)
-        qvec = self._query(text, _as_turns(history))
+        qvec = self._query(text, turns)
         hits = rank_hits(self.retriever.candidates(text, qvec))
         citations = [
             replace(c, translation=self.retriever.translation(c.chunk_id, c.start, c.end, lang))
@@ -146,7 +189,7 @@ class Chatbot:
             notes.append(message(lang, "shortened", n=MAX_QUESTION_CHARS))
         if _INSTRUCTION.search(text):
             notes.append(message(lang, "instructions"))
-        return Answer(
+        answer = Answer(
             question=text,
             language=lang,
             answered=answered,
@@ -155,6 +198,7 @@ class Chatbot:
             latency_ms=(time.perf_counter() - t0) * 1000,
             notice=" ".join(notes) or None,
         )
+        return answer, hits
 
     def evidence(self, question: str, qvec: np.ndarray, hits: Sequence[SentenceHit]) -> Evidence:
         if not hits:
