@@ -33,9 +33,11 @@ log = logging.getLogger(__name__)
 REFUSAL = "NOT_IN_DOCUMENTS"
 MAX_PASSAGES = 4
 MAX_TOKENS = 600
-# Cosine of e5 query("claim") with passage("sentence"); on the corpus's aligned translations a sentence
-# scores >= 0.815 against its original, a sentence of the same document at the median 0.80.
-MIN_SUPPORT = 0.8
+# Cosine of e5 query("statement") with passage("sentence"). Aligned translations in the corpus score
+# >= 0.815 against their original; hand-written answers to the dev questions 0.83-0.97 against their
+# passage. e5 ranks any text about the subject high (0.83 for "The mayor of Chongqing likes football"),
+# so this floor only rejects empty or unrelated statements; figures are what is checked exactly.
+MIN_SUPPORT = 0.81
 STREAM_LIMIT = 4  # a streamed answer may take this many times llm_timeout in all
 LANGUAGES = {
     "de": "German", "en": "English", "zh": "Chinese (simplified)", "fr": "French", "es": "Spanish",
@@ -241,8 +243,9 @@ def claims(text: str) -> list[Claim]:
             else:
                 out[-1].markers.append((pos, end))
             start = end
-        elif _WORD.search(text[start:pos]):
-            out.append(Claim(start, pos, []))
+        else:
+            if _WORD.search(text[start:pos]):
+                out.append(Claim(start, pos, []))
             start = pos
     if _WORD.search(text[start:]):
         out.append(Claim(start, len(text), []))
