@@ -1,0 +1,528 @@
+"""Scale benchmark: what build, memory, query time and answers cost as the corpus grows.
+
+Sizes in --real are corpora of about that many chunks, made by gen_corpus.py (the real documents
+hidden among generated distractors) and embedded for real: build throughput against raw `encode` on
+the same texts, index size, peak RSS of the build and of a loaded bot, warm `ask` latency, no-change
+rebuild, and dev-set citations among the distractors. The other sizes are vector counts for the
+approximate index alone (make_faiss with the project's HNSW settings), on synthetic vectors:
+perturbed copies normalize(v + sigma * noise) of the real vectors of the first real size (random unit
+vectors with --vectors random, or when there is no real size): build time, memory, single-query
+latency (k=10) and recall@10 against exact search, with an IVF variant where HNSW falls short.
+Every measurement runs in a child process, so peak RSS is its own. The output is printed and
+appended to benchmarks/scale-results.md.
+
+Usage: python benchmarks/bench_scale.py [--sizes 1k,10k,100k,1m] [--real 1k] [--vectors perturbed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+from gen_corpus import generate, parse_size
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "scale-results.md"
+DEV = ROOT / "eval" / "dev_questions.jsonl"
+LATENCY_SET = ROOT / "eval" / "questions.jsonl"
+K = 10
+EF_SEARCH = (128, 256, 512)
+NPROBE = (16, 32, 64, 128)
+RECALL_GOAL = 0.95
+HNSW_SLOW_S = 15 * 60
+
+
+# ---- helpers shared by parent and children --------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    pos = (len(s) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def dir_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def load_avg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def fmt_size(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+# ---- children -------------------------------------------------------------------------------------
+
+
+def child_build(job: dict[str, Any]) -> dict[str, Any]:
+    """build --full, raw encode of the same texts, no-change rebuild; saves real vectors for later."""
+    from cqbot import builder, evaluation
+    from cqbot.chunking import chunk_document
+    from cqbot.config import load_settings
+    from cqbot.corpus import read_corpus
+    from cqbot.embedding import load_embedder
+    from cqbot.index import load_index
+
+    settings = load_settings(env={}, corpus_dir=Path(job["corpus"]), index_dir=Path(job["index"]))
+    t = time.perf_counter()
+    embedder = load_embedder(settings)
+    embedder.embed_passages(["warm-up"])
+    out: dict[str, Any] = {"model_load_s": time.perf_counter() - t, "rss_model_mb": peak_rss_mb()}
+    log(f"build --full of {job['corpus']}")
+    report = builder.build(settings, embedder, full=True)
+    out.update(
+        rss_build_mb=peak_rss_mb(),
+        build_s=report.seconds,
+        timings=report.timings,
+        documents=report.documents,
+        chunks=report.chunks,
+        units=report.sentences,
+        embedded=report.embedded,
+        index_type=report.index_type,
+        index_mb=dir_mb(Path(job["index"])),
+    )
+    read = read_corpus(settings.corpus_dir)
+    docs = {d.id: d for d in read.documents}
+    chunks = [
+        c for d in read.documents for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)
+    ]
+    _spans, _aligned, unit_texts = builder._sentence_table(chunks, docs, lambda _m: None)
+    texts = list(dict.fromkeys([c.text for c in chunks] + unit_texts))
+    log(f"raw encode of the same {len(texts)} texts")
+    t = time.perf_counter()
+    embedder.embed_passages(texts)
+    out.update(raw_s=time.perf_counter() - t, raw_texts=len(texts))
+    t = time.perf_counter()
+    again = builder.build(settings, embedder)
+    out.update(nochange_s=time.perf_counter() - t, nochange_up_to_date=again.up_to_date)
+    if job.get("save_vectors"):
+        index = load_index(settings.index_dir)
+        vectors = np.concatenate([index.chunk_vectors, index.sentence_vectors]).astype(np.float32)
+        np.save(job["save_vectors"], vectors)
+        questions = [q.question for path in (LATENCY_SET, DEV) for q in evaluation.load_questions(path)[0]]
+        np.save(job["save_queries"], embedder.embed_queries(questions))
+    return out
+
+
+def child_bot(job: dict[str, Any]) -> dict[str, Any]:
+    """Load the bot as `cqbot ask` does, answer one question (RSS), then latency, dev set, profile."""
+    import cProfile
+    import io
+    import pstats
+
+    from cqbot import evaluation
+    from cqbot.config import load_settings
+    from cqbot.pipeline import Chatbot
+
+    settings = load_settings(env={}, corpus_dir=Path(job["corpus"]), index_dir=Path(job["index"]))
+    latency_qs = [q.question for q in evaluation.load_questions(LATENCY_SET)[0]][: job["n_latency"]]
+    t = time.perf_counter()
+    bot = Chatbot.from_settings(settings)
+    out: dict[str, Any] = {"bot_load_s": time.perf_counter() - t}
+    t = time.perf_counter()
+    bot.ask(latency_qs[0])
+    out.update(
+        first_ask_ms=(time.perf_counter() - t) * 1000, rss_bot_mb=peak_rss_mb(), rss_bot_now_mb=rss_mb()
+    )
+    for q in latency_qs[1:4]:
+        bot.ask(q)
+    times = []
+    for q in latency_qs:
+        t = time.perf_counter()
+        bot.ask(q)
+        times.append((time.perf_counter() - t) * 1000)
+    out.update(p50_ms=pct(times, 50), p95_ms=pct(times, 95), n_latency=len(times))
+    # where the time goes, stage by stage, without the profiler's overhead
+    stages: dict[str, list[float]] = {"embed question": [], "bm25 scores": [], "chunk search": []}
+    stages["unit search"] = []
+    retriever, index = bot.retriever, bot.index
+    for q in latency_qs:
+        t = time.perf_counter()
+        qvec = bot.embedder.embed_queries([q])[0]
+        t1 = time.perf_counter()
+        retriever.lexical_scores(q)
+        t2 = time.perf_counter()
+        index.search(qvec[None, :], settings.dense_k)
+        t3 = time.perf_counter()
+        index.search_units(qvec, 50)
+        t4 = time.perf_counter()
+        for name, dt in zip(stages, (t1 - t, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            stages[name].append(dt * 1000)
+    out["stages_ms"] = {name: statistics.median(v) for name, v in stages.items()}
+    questions, _ = evaluation.load_questions(DEV)
+    records = evaluation.run(bot.ask, questions, 3)
+    overall = evaluation.metrics(records)["overall"]
+    out.update({key: overall.get(key) for key in ("cite@1", "cite@k", "mrr", "answer_match")})
+    first = [r["citations"][0]["doc_id"] for r in records if r.get("citations")]
+    out["distractor_first"] = sum(1 for d in first if d.startswith("syn-"))
+    out["answered"] = len(first)
+    profiler = cProfile.Profile()
+    bot.ask(job["profile_question"])
+    profiler.enable()
+    bot.ask(job["profile_question"])
+    profiler.disable()
+    buf = io.StringIO()
+    pstats.Stats(profiler, stream=buf).sort_stats("cumulative").print_stats(22)
+    text = buf.getvalue().replace(str(ROOT / ".venv"), "venv").replace(str(ROOT), ".")
+    out["profile"] = "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
+    return out
+
+
+def synthetic(n: int, source: str, sigma: float, seed: int, base: np.ndarray | None) -> np.ndarray:
+    """n unit vectors: perturbed copies of `base` rows, or random ones; made in blocks (memory)."""
+    rng = np.random.default_rng(seed)
+    dim = 384 if base is None else base.shape[1]
+    out = np.empty((n, dim), dtype=np.float32)
+    for a in range(0, n, 100_000):
+        b = min(n, a + 100_000)
+        noise = rng.standard_normal((b - a, dim), dtype=np.float32)
+        if source == "perturbed" and base is not None:
+            block = base[rng.integers(0, len(base), b - a)] + sigma * noise
+        else:
+            block = noise
+        out[a:b] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def _latency_recall(index: Any, queries: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    times, hits = [], 0
+    for i in range(len(queries)):
+        t = time.perf_counter()
+        _scores, rows = index.search(queries[i : i + 1], K)
+        times.append((time.perf_counter() - t) * 1000)
+        hits += len(set(rows[0].tolist()) & set(truth[i].tolist()))
+    return {"p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "recall": hits / truth.size}
+
+
+def child_index(job: dict[str, Any]) -> dict[str, Any]:
+    """Exact vs HNSW (project settings, efSearch variants) vs IVF on n synthetic vectors."""
+    import faiss
+
+    from cqbot.index import HNSW_EF_SEARCH, make_faiss
+
+    n, source = job["n"], job["source"]
+    base = np.load(job["base"]) if job.get("base") else None
+    qbase = np.load(job["queries"]) if job.get("queries") else None
+    vectors = synthetic(n, source, job["sigma"], job["seed"], base)
+    if source == "perturbed" and qbase is not None:
+        queries = synthetic(job["n_queries"], source, job["sigma"], job["seed"] + 1, qbase)
+    else:
+        queries = synthetic(job["n_queries"], "random", 0.0, job["seed"] + 1, None)
+    dim = vectors.shape[1]
+    out: dict[str, Any] = {"n": n, "source": source, "rss_vectors_mb": rss_mb(), "variants": []}
+    log(f"{fmt_size(n)} {source}: exact search")
+    flat = faiss.IndexFlatIP(dim)
+    t = time.perf_counter()
+    flat.add(vectors)
+    add_s = time.perf_counter() - t
+    _s, truth = flat.search(queries, K)
+    res = _latency_recall(flat, queries, truth)
+    out["variants"].append({"variant": "flat-ip (exact)", "build_s": add_s, "mb": n * dim * 4 / 2**20, **res})
+    del flat
+    rss0 = rss_mb()
+    index, kind = make_faiss(np.zeros((0, dim), np.float32), exact_limit=-1)
+    log(f"{fmt_size(n)} {source}: {kind} build")
+    t = time.perf_counter()
+    done = 0
+    while done < n:
+        step = min(n, done + 50_000)
+        index.add(vectors[done:step])
+        done = step
+        elapsed = time.perf_counter() - t
+        log(f"  {done}/{n} added, {elapsed:.0f} s")
+        if elapsed > job["hnsw_max_s"] and done < n:
+            break
+    build_s = time.perf_counter() - t
+    out.update(hnsw_added=done, hnsw_build_s=build_s, hnsw_rss_mb=rss_mb() - rss0)
+    hnsw_mb = len(faiss.serialize_index(index)) / 2**20
+    best = 0.0
+    for ef in EF_SEARCH:
+        index.hnsw.efSearch = ef
+        res = _latency_recall(index, queries, truth) if done == n else {"p50_ms": 0, "p95_ms": 0, "recall": 0}
+        if ef == HNSW_EF_SEARCH:
+            best = res["recall"]
+        label = f"{kind} efSearch={ef}" + (" (project)" if ef == HNSW_EF_SEARCH else "")
+        out["variants"].append({"variant": label, "build_s": build_s, "mb": hnsw_mb, **res})
+    out["hnsw_recall"] = best
+    del index
+    if job["ivf"] or build_s > HNSW_SLOW_S or best < RECALL_GOAL or done < n:
+        nlist = job["nlist"] or max(64, min(4096, 1 << round(np.log2(4 * np.sqrt(n)))))
+        quantizer = faiss.IndexFlatIP(dim)
+        ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.cp.niter = 10  # k-means iterations: 25 by default, 10 is enough for a benchmark here
+        sample = vectors[np.random.default_rng(job["seed"]).permutation(n)[: min(n, 40 * nlist)]]
+        log(f"{fmt_size(n)} {source}: IVF{nlist} train on {len(sample)} + add")
+        t = time.perf_counter()
+        ivf.train(sample)
+        train_s = time.perf_counter() - t
+        ivf.add(vectors)
+        ivf_s = time.perf_counter() - t
+        ivf_mb = len(faiss.serialize_index(ivf)) / 2**20
+        for nprobe in NPROBE:
+            ivf.nprobe = nprobe
+            res = _latency_recall(ivf, queries, truth)
+            label = f"ivf-flat nlist={nlist} nprobe={nprobe} (train {train_s:.0f} s)"
+            out["variants"].append({"variant": label, "build_s": ivf_s, "mb": ivf_mb, **res})
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+CHILDREN = {"build": child_build, "bot": child_bot, "index": child_index}
+
+
+def run_child(kind: str, job: dict[str, Any], work: Path) -> dict[str, Any]:
+    job_file = work / f"job-{kind}-{time.monotonic_ns()}.json"
+    job_file.write_text(json.dumps(job))
+    result_file = job_file.with_suffix(".out.json")
+    subprocess.run([sys.executable, __file__, "--child", kind, str(job_file), str(result_file)], check=True)
+    result: dict[str, Any] = json.loads(result_file.read_text())
+    return result
+
+
+# ---- parent ---------------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = next(
+        int(line.split()[1]) / 2**20
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    import faiss
+    import onnxruntime
+
+    return [
+        f"- machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, {mem:.1f} GiB RAM, "
+        f"no GPU; Python {platform.python_version()}, faiss {faiss.__version__}, "
+        f"onnxruntime {onnxruntime.__version__}, faiss threads {faiss.omp_get_max_threads()}",
+        f"- load average at start (1/5/15 min): {load_avg()}; niceness {os.nice(0)}",
+    ]
+
+
+def real_size(n: int, args: argparse.Namespace, work: Path, save: bool) -> dict[str, Any]:
+    corpus = work / f"corpus-{fmt_size(n)}"
+    if n == 0:
+        shutil.copytree(ROOT / "corpus", corpus)
+    else:
+        generate(n, corpus, args.seed)
+    job = {
+        "corpus": str(corpus),
+        "index": str(work / f"index-{fmt_size(n)}"),
+        "n_latency": args.latency_questions,
+        "profile_question": "How many foreign-invested enterprises are there in Chongqing?",
+    }
+    if save:
+        job.update(save_vectors=str(work / "real-vectors.npy"), save_queries=str(work / "query-vectors.npy"))
+    load = load_avg()
+    log(f"real size {fmt_size(n)}: build")
+    built = run_child("build", job, work)
+    log(f"real size {fmt_size(n)}: bot")
+    bot = run_child("bot", job, work)
+    shutil.rmtree(corpus, ignore_errors=True)
+    return {"n": n, "load": f"{load} / {load_avg()}", **built, **bot}
+
+
+def index_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    base = work / "real-vectors.npy"
+    source = args.vectors if base.exists() else "random"
+    job = {
+        "n": n,
+        "source": source,
+        "sigma": args.sigma,
+        "seed": args.seed,
+        "base": str(base) if base.exists() else None,
+        "queries": str(work / "query-vectors.npy") if base.exists() else None,
+        "n_queries": args.queries,
+        "ivf": args.ivf,
+        "nlist": args.nlist,
+        "hnsw_max_s": args.hnsw_max_minutes * 60,
+    }
+    load = load_avg()
+    result = run_child("index", job, work)
+    return {"load": f"{load} / {load_avg()}", **result}
+
+
+def f(x: Any, spec: str = ".2f") -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+def table(rows: list[dict[str, Any]], sigma: float) -> list[str]:
+    head = (
+        "| size | what | vectors (chunks + units) | index | build s | build texts/s | raw encode texts/s "
+        "| index MB | build peak RSS MB | bot RSS MB | query p50 / p95 ms | no-change rebuild s "
+        "| cite@1 / cite@3 (dev) | recall@10 | load avg before / after |"
+    )
+    lines = [head, "|" + " --- |" * (head.count("|") - 1)]
+    for r in rows:
+        if "chunks" in r:
+            size = "shipped" if r["n"] == 0 else fmt_size(r["n"])
+            lines.append(
+                f"| {size} | real, e5 embedded | {r['chunks']:,} + {r['units']:,} | {r['index_type']} "
+                f"| {r['build_s']:.1f} | {r['embedded'] / r['build_s']:.1f} "
+                f"| {r['raw_texts'] / r['raw_s']:.1f} "
+                f"| {r['index_mb']:.1f} | {r['rss_build_mb']:.0f} | {r['rss_bot_mb']:.0f} "
+                f"| {r['p50_ms']:.1f} / {r['p95_ms']:.1f} (ask) | {r['nochange_s']:.2f} "
+                f"| {f(r['cite@1'])} / {f(r['cite@k'])} | exact | {r['load']} |"
+            )
+        else:
+            hnsw = next(v for v in r["variants"] if "(project)" in v["variant"])
+            what = f"synthetic {r['source']}" + (f" σ={sigma}" if r["source"] == "perturbed" else "")
+            built = "" if r["hnsw_added"] == r["n"] else f" (stopped at {r['hnsw_added']:,})"
+            lines.append(
+                f"| {fmt_size(r['n'])} | {what}, index + search only | {r['n']:,} vectors | hnsw-m32 ef128 "
+                f"| {r['hnsw_build_s']:.1f}{built} | n/a | n/a | {hnsw['mb']:.0f} | {r['peak_rss_mb']:.0f} "
+                f"| n/a | {hnsw['p50_ms']:.2f} / {hnsw['p95_ms']:.2f} (search k=10) | n/a | n/a "
+                f"| {hnsw['recall']:.3f} | {r['load']} |"
+            )
+    return lines
+
+
+def details(rows: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    for r in rows:
+        if "chunks" in r:
+            size = "shipped corpus" if r["n"] == 0 else f"{fmt_size(r['n'])} chunks"
+            lines += [
+                "",
+                f"### {size}: {r['documents']} documents, {r['chunks']:,} chunks, {r['units']:,} units, "
+                f"{r['embedded']:,} texts embedded ({r['raw_texts']:,} unique)",
+                "- build stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["timings"].items()),
+                f"- pipeline overhead vs raw encode: {100 * (r['build_s'] - r['raw_s']) / r['raw_s']:+.1f} % "
+                f"(build {r['build_s']:.1f} s, raw encode {r['raw_s']:.1f} s)",
+                f"- RSS: model loaded {r['rss_model_mb']:.0f} MB, build peak {r['rss_build_mb']:.0f} MB; "
+                f"bot (ONNX) after one ask: peak {r['rss_bot_mb']:.0f} MB, now {r['rss_bot_now_mb']:.0f} MB,"
+                f" load {r['bot_load_s']:.2f} s, "
+                f"first ask {r['first_ask_ms']:.0f} ms",
+                f"- warm ask over {r['n_latency']} questions: p50 {r['p50_ms']:.1f} ms, "
+                f"p95 {r['p95_ms']:.1f} ms; "
+                "median per stage: " + ", ".join(f"{k} {v:.2f} ms" for k, v in r["stages_ms"].items()),
+                f"- dev set: cite@1 {f(r['cite@1'])}, cite@3 {f(r['cite@k'])}, MRR {f(r['mrr'])}, "
+                f"answer match {f(r['answer_match'])}; first citation from a distractor in "
+                f"{r['distractor_first']} of {r['answered']} answers",
+                f"- no-change rebuild {r['nochange_s']:.2f} s (up to date: {r['nochange_up_to_date']})",
+                "- profile of one warm ask (cProfile, cumulative):",
+                "```",
+                r["profile"],
+                "```",
+            ]
+        else:
+            lines += [
+                "",
+                f"### {fmt_size(r['n'])} synthetic vectors ({r['source']}): "
+                f"vectors alone {r['rss_vectors_mb']:.0f} MB RSS; "
+                f"HNSW build {r['hnsw_build_s']:.1f} s, +{r['hnsw_rss_mb']:.0f} MB RSS; "
+                f"child peak {r['peak_rss_mb']:.0f} MB",
+                "",
+                "| variant | build s | size MB | p50 ms | p95 ms | recall@10 |",
+                "| --- | --- | --- | --- | --- | --- |",
+            ]
+            for v in r["variants"]:
+                lines.append(
+                    f"| {v['variant']} | {v['build_s']:.1f} | {v['mb']:.0f} | {v['p50_ms']:.2f} "
+                    f"| {v['p95_ms']:.2f} | {v['recall']:.3f} |"
+                )
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1k,10k,100k,1m", help="comma-separated: 1k, 10k, 100k, 1m …")
+    ap.add_argument("--real", default="1k", help="which of the sizes to embed for real (chunks)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the shipped-corpus row")
+    ap.add_argument("--vectors", choices=("perturbed", "random"), default="perturbed")
+    ap.add_argument("--sigma", type=float, default=0.03, help="noise per dimension of perturbed copies")
+    ap.add_argument("--queries", type=int, default=200, help="queries for recall and latency")
+    ap.add_argument("--latency-questions", type=int, default=50)
+    ap.add_argument("--ivf", action="store_true", help="try IVF even where HNSW reaches the goal")
+    ap.add_argument("--nlist", type=int, default=0, help="IVF lists (default: about 4*sqrt(n))")
+    ap.add_argument("--hnsw-max-minutes", type=float, default=40.0)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    real = {parse_size(s) for s in args.real.split(",") if s.strip()}
+    if not real <= set(sizes):
+        sys.exit(f"error: --real {args.real} names sizes that --sizes {args.sizes} lacks")
+    work = args.work or Path(tempfile.mkdtemp(prefix="cqbot-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    lines = [
+        "",
+        f"## bench_scale.py {' '.join(sys.argv[1:])} ({time.strftime('%Y-%m-%d %H:%M')})",
+        *machine(),
+    ]
+    print("\n".join(lines), flush=True)
+    rows: list[dict[str, Any]] = []
+    try:
+        order = ([0] if real and not args.no_baseline else []) + sorted(real)
+        order += sorted(set(sizes) - real)
+        for i, n in enumerate(order):
+            if n in real or n == 0:
+                rows.append(real_size(n, args, work, save=n == min(real)))
+            else:
+                rows.append(index_size(n, args, work))
+            log(f"done {fmt_size(n)} ({i + 1}/{len(order)})")
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    body = [
+        f"- load average at end: {load_avg()}; total {(time.time() - started) / 60:.1f} min",
+        "",
+        *table(rows, args.sigma),
+        *details(rows),
+    ]
+    print("\n".join(body), flush=True)
+    with open(args.out, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines + body) + "\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        job_in = json.loads(Path(sys.argv[3]).read_text())
+        result_out = CHILDREN[sys.argv[2]](job_in)
+        Path(sys.argv[4]).write_text(json.dumps(result_out))
+    else:
+        main()
