@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -569,3 +570,56 @@ def test_without_an_endpoint_ask_stream_yields_just_the_extractive_answer(real_b
     items = list(real_bot.ask_stream(EN))
     assert len(items) == 1 and isinstance(items[0], Answer) and items[0].mode == "extractive"
     assert items[0].answer == real_bot.ask(EN).answer
+
+
+# ---- cqbot eval --mode -----------------------------------------------------------------------------
+
+DEV = Path(__file__).resolve().parents[1] / "eval" / "dev_questions.jsonl"
+
+
+def echo_first_passage(req: dict[str, Any]) -> Reply:
+    """A model that answers with the first sentence of passage 1 (which the checker must accept)."""
+    first = passages_of(req)[1].strip().splitlines()[0]
+    return Reply(re.split(r"(?<=[.!?。])\s", first)[0].rstrip(".") + " [1].")
+
+
+def test_eval_generated_mode_needs_an_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from cqbot.cli import cli
+
+    monkeypatch.delenv("CQBOT_LLM_URL", raising=False)
+    result = CliRunner().invoke(cli, ["eval", str(DEV), "--mode", "generated"])
+    assert result.exit_code == 2 and "set CQBOT_LLM_URL" in result.stderr
+
+
+@pytest.mark.model
+def test_eval_both_modes_side_by_side(real_settings, llm: FakeLLM, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from cqbot.cli import cli
+
+    llm.script = echo_first_passage
+    questions = tmp_path / "q.jsonl"
+    lines = DEV.read_text(encoding="utf-8").splitlines()
+    questions.write_text("\n".join(lines[:3] + lines[-1:]) + "\n", encoding="utf-8")
+    env = {"CQBOT_LLM_URL": llm.url, "CQBOT_LLM_MODEL": "test-model", "CQBOT_LLM_TIMEOUT": "2"}
+    root = ["--corpus", str(real_settings.corpus_dir), "--index", str(real_settings.index_dir)]
+    out = tmp_path / "out"
+    args = [*root, "eval", str(questions), "--out", str(out), "-q", "--mode", "both"]
+    result = CliRunner(env=env).invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert set(report["modes"]) == {"extractive", "generated"} and report["meta"]["mode"] == "both"
+    ex, gen = report["modes"]["extractive"], report["modes"]["generated"]
+    assert ex["overall"].keys() == gen["overall"].keys() and ex["generated_share"] == 0
+    assert gen["generated_share"] == 0.75  # three answerable questions generated, one declined unasked
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| metric | extractive | generated |" in md and "| answers generated | 0.000 | 0.750 |" in md
+    for mode in ("extractive", "generated"):
+        assert (out / mode / "report.md").is_file()
+        records = [
+            json.loads(x) for x in (out / mode / "results.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
+        assert len(records) == 4 and {r["mode"] for r in records[:3]} == {mode}
+    assert len(llm.requests) == 3

@@ -189,6 +189,12 @@ def provision(ctx: click.Context) -> None:
     "--strict", is_flag=True, help="Stop with exit 2 at the first bad input line instead of skipping it."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--mode",
+    type=click.Choice(["extractive", "generated", "both"]),
+    help="Answers to score: quoted (extractive), from the LLM endpoint (generated; needs CQBOT_LLM_URL), "
+    "or both side by side [default: generated if an endpoint is set, else extractive].",
+)
 @click.pass_context
 @handle_errors
 def eval_command(
@@ -199,17 +205,19 @@ def eval_command(
     bars: tuple[str, ...],
     strict: bool,
     quiet: bool,
+    mode: str | None,
 ) -> None:
     """Ask every question of QUESTIONS (.jsonl or .csv) and score the answers against its gold fields.
 
     \b
     Example:
       cqbot eval eval/dev_questions.jsonl --out eval-out --fail-under cite@1=0.8
+      cqbot eval eval/dev_questions.jsonl --mode both   # eval-out/{extractive,generated}/ + comparison
     """
     from datetime import UTC, datetime
 
     from cqbot import __version__, evaluation
-    from cqbot.errors import EvalInputError
+    from cqbot.errors import ConfigError, EvalInputError
     from cqbot.pipeline import Chatbot
     from cqbot.report import headline, write_report
 
@@ -223,28 +231,59 @@ def eval_command(
     if not qs:
         raise EvalInputError(f"{questions}: no valid question to ask")
     settings = _settings(ctx)
-    bot = Chatbot.from_settings(settings)
-    records = evaluation.run(
-        bot.ask, qs, k, progress=_interactive(quiet), warn=lambda m: click.echo(f"warning: {m}", err=True)
-    )
-    if not records:
-        raise EvalInputError(f"{questions}: the pipeline rejected every question")
-    result = evaluation.metrics(records)
-    meta = {
-        "questions_file": str(questions),
-        "skipped": len(problems) + len(qs) - len(records),
-        "k": k,
-        "model": settings.model,
-        "index": str(settings.index_dir),
-        "cqbot_version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    report = write_report(
-        out_dir, records, result, meta, warn=lambda m: click.echo(f"warning: {m}", err=True)
-    )
-    click.echo(headline(result["overall"], k))
+    mode = mode or ("generated" if settings.llm_url else "extractive")
+    if mode != "extractive" and not settings.llm_url:
+        raise ConfigError(f"--mode {mode} needs an LLM endpoint: set CQBOT_LLM_URL and CQBOT_LLM_MODEL")
+    by_mode: dict[str, dict[str, Any]] = {}
+    failures: list[str] = []
+    bot: Chatbot | None = None
+    for m in evaluation.MODES if mode == "both" else (mode,):
+        # the extractive bot is the same bot without the endpoint; both share one model and index
+        mode_settings = settings if m == "generated" else settings.replace(llm_url="")
+        bot = Chatbot(mode_settings, bot.embedder, bot.index) if bot else Chatbot.from_settings(mode_settings)
+        records = evaluation.run(
+            bot.ask,
+            qs,
+            k,
+            progress=_interactive(quiet),
+            warn=lambda w: click.echo(f"warning: {w}", err=True),
+        )
+        if not records:
+            raise EvalInputError(f"{questions}: the pipeline rejected every question")
+        result = evaluation.metrics(records)
+        meta = {
+            "questions_file": str(questions),
+            "skipped": len(problems) + len(qs) - len(records),
+            "k": k,
+            "mode": m,
+            "model": settings.model,
+            "index": str(settings.index_dir),
+            "cqbot_version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        report = write_report(
+            out_dir / m if mode == "both" else out_dir,
+            records,
+            result,
+            meta,
+            warn=lambda w: click.echo(f"warning: {w}", err=True),
+        )
+        by_mode[m] = {**result, "generated_share": evaluation.generated_share(records)}
+        failures += [
+            f"{m}: {f}" if mode == "both" else f for f in evaluation.below_bars(result["overall"], parsed)
+        ]
+        if mode != "both":
+            click.echo(headline(result["overall"], k))
+    if mode == "both":
+        meta = {**meta, "mode": "both", "questions": len(qs)}
+        (out_dir / "report.json").write_text(
+            json.dumps({"meta": meta, "modes": by_mode}, ensure_ascii=False, indent=2) + "\n",
+            encoding="utf-8",
+        )
+        report = out_dir / "report.md"
+        report.write_text(evaluation.side_by_side(by_mode, meta), encoding="utf-8")
+        click.echo(evaluation.side_by_side(by_mode, meta))
     click.echo(f"report: {report}")
-    failures = evaluation.below_bars(result["overall"], parsed)
     if failures:
         raise CqbotError("below the bar: " + "; ".join(failures))
 

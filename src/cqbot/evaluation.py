@@ -414,3 +414,38 @@ def below_bars(overall: Mapping[str, Any], bars: Iterable[tuple[str, float]]) ->
         elif value < bar:
             failures.append(f"{name} {value:.3f} < {bar:g}")
     return failures
+
+
+# ---- modes (cqbot eval --mode both) ----------------------------------------------------------------
+
+MODES = ("extractive", "generated")
+
+
+def generated_share(records: Sequence[Mapping[str, Any]]) -> float | None:
+    """Share of answers that are generated; below 1 in generated mode means fallbacks to extractive."""
+    return _mean([1.0 if r.get("mode") == "generated" else 0.0 for r in records])
+
+
+def side_by_side(by_mode: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]) -> str:
+    """Markdown table of each mode's overall metrics in adjacent columns (report.md of --mode both)."""
+    modes = list(by_mode)
+    k = meta.get("k", "k")
+    out = ["# cqbot evaluation: " + " vs ".join(modes), ""]
+    links = ", ".join(f"[{m}]({m}/report.md)" for m in modes)
+    source = f"{meta.get('questions', '?')} questions from `{meta.get('questions_file', '?')}`"
+    out += [f"{source}; k = {k}; full reports: {links}", ""]
+    out += ["| metric | " + " | ".join(modes) + " |", "|---" + "|---:" * len(modes) + "|"]
+
+    def cell(value: Any, digits: int = 3) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    for name in METRICS:
+        label = f"cite@{k}" if name == "cite@k" else name
+        out.append(f"| {label} | " + " | ".join(cell(by_mode[m]["overall"][name]) for m in modes) + " |")
+    for name in LATENCY:
+        values = " | ".join(cell(by_mode[m]["overall"][name], 0) for m in modes)
+        out.append(f"| {name.replace('_ms', '').replace('_', ' ')} (ms) | {values} |")
+    out.append(
+        "| answers generated | " + " | ".join(cell(by_mode[m].get("generated_share")) for m in modes) + " |"
+    )
+    return "\n".join([*out, ""])

@@ -272,14 +272,16 @@ def check(
     """Keep each [n] whose statement passage n supports; renumber the kept ones in order of appearance."""
     found = claims(text)
     by_n = {s.n: s for s in sources}
-    owner = [(s.n, i) for s in sources for i, _ in s.units()]
-    texts = [t for s in sources for _, t in s.units()]
     marked = [c for c in found if c.markers]
+    named = {n for c in marked for a, b in c.markers for n in marker_numbers(text[a:b])}
+    cited = [s for s in sources if s.n in named]  # only these need embedding
+    owner = [(s.n, i) for s in cited for i, _ in s.units()]
+    texts = [t for s in cited for _, t in s.units()]
     sims = np.zeros((len(marked), len(texts)), dtype=np.float32)
     if marked and texts:
         claim_vecs = embedder.embed_queries([_MARKERS.sub(" ", text[c.start : c.end]) for c in marked])
         sims = claim_vecs @ embedder.embed_passages(texts).T
-    anywhere = _numbers_of(texts)
+    anywhere = _numbers_of([t for s in sources for t in s.texts()])
     kept: dict[tuple[int, int], list[int]] = {}
     chosen: dict[int, Citation] = {}
     removed = unsupported = 0
@@ -291,8 +293,8 @@ def check(
             continue
         row = sims[row_of[id(c)]]
         for group in c.markers:
-            named = list(dict.fromkeys(marker_numbers(text[group[0] : group[1]])))
-            valid = [n for n in named if n in by_n]
+            listed = list(dict.fromkeys(marker_numbers(text[group[0] : group[1]])))
+            valid = [n for n in listed if n in by_n]
             # numbers may come from any passage of the group: "8,753 firms, 322 of them in the top 500 [1][2]"
             held = _numbers_of([t for n in valid for t in by_n[n].texts()])
             good = []
@@ -303,7 +305,7 @@ def check(
                     if n not in chosen:
                         scores = [(owner[j][1], float(row[j])) for j in cols]
                         chosen[n] = _best_sentence(by_n[n], stated, scores)
-            removed += len(named) - len(good)
+            removed += len(listed) - len(good)
             kept[group] = good
     return _renumber(text, kept, chosen, removed, unsupported)
 
