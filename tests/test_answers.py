@@ -19,7 +19,7 @@ ANSWERABLE = [q for q in DEV if q["answerable"]]
 UNANSWERABLE = [q for q in DEV if not q["answerable"]]
 # What the answer path reaches today on the dev set (benchmarks/RESULTS.md); lower is a regression.
 MIN_CITE_AT_1 = 0.9
-MIN_REFUSAL_RECALL = 0.75
+MIN_REFUSAL_RECALL = 1.0
 
 
 def _first_quote_has_evidence(answer: Answer, evidence: list[str]) -> bool:

@@ -22,6 +22,7 @@ class Evidence:
     background: float  # best score of the question against off-topic anchor texts
     lexical: float  # share of question tokens found in the best sentence
     year_missing: bool  # the question names a year that the best sentence does not
+    term_missing: bool = False  # an acronym of the question (GDP, FDI) is nowhere in the cited document
 
     @property
     def margin(self) -> float:
@@ -35,13 +36,14 @@ class RefusalPolicy:
     e5 scores every question about the corpus's subject high, answerable or not, so a raw
     threshold cannot separate them. The anchors ("<subject>: the population of the city", ...)
     estimate how high a sentence about the subject but on another topic would score; the best
-    sentence must beat that by `min_margin`. A year asked about must appear in the passage.
+    sentence must beat that by `min_margin`. A year asked about must appear in the sentence, and
+    an acronym asked about (GDP, FDI, WCIFIT) in the cited document or its translations.
     """
 
     min_margin: float = 0.005
 
     def answers(self, ev: Evidence) -> bool:
-        if ev.year_missing:
+        if ev.year_missing or ev.term_missing:
             return False
         return ev.margin >= self.min_margin
 

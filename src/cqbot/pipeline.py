@@ -43,6 +43,16 @@ _FOLLOW_UP = re.compile(
 )
 
 
+_ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])")
+
+
+def acronyms(question: str) -> set[str]:
+    """Upper-case abbreviations the question asks about (GDP, FDI); none in an all-caps question."""
+    if not re.search(r"[a-z]", question) and not re.search(r"[^\x00-\x7f]", question):
+        return set()
+    return set(_ACRONYM.findall(question))
+
+
 def clean_question(raw: object) -> tuple[str, bool]:
     """Normalised question text and whether it had to be shortened; raises QuestionError if empty."""
     if not isinstance(raw, str):
@@ -205,7 +215,14 @@ class Chatbot:
             return Evidence(0.0, 1.0, 0.0, False)
         best = hits[0]
         background = float(np.max(self._anchors @ qvec)) if len(self._anchors) else 0.0
-        return Evidence(best.score, background, best.lexical, best.year < 0)
+        doc_id = self.index.chunks[best.chunk_row].doc_id
+        missing = any(term not in self._texts_of(doc_id) for term in acronyms(question))
+        return Evidence(best.score, background, best.lexical, best.year < 0, missing)
+
+    def _texts_of(self, doc_id: str) -> str:
+        """A document's text with its translations' (an acronym may appear in either)."""
+        docs = self.index.documents.values()
+        return "\n".join(d.text for d in docs if d.id == doc_id or d.translation_of == doc_id)
 
     def document_count(self) -> int:
         return len(self.index.documents)
