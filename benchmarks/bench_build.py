@@ -93,17 +93,7 @@ def main() -> None:
         builder.build(s2, embedder)
         small = quality(Chatbot(s2, embedder, load_index(s2.index_dir)), args.questions)
         print(f"\n## Answers on {args.questions.name}: source text alone | full corpus")
-        for key in (
-            "cite@1",
-            "cite@k",
-            "mrr",
-            "answer_match",
-            "refusal_precision",
-            "refusal_recall",
-            "lang_accuracy",
-            "latency_p50_ms",
-            "latency_p95_ms",
-        ):
+        for key in (*evaluation.METRICS, "latency_p50_ms", "latency_p95_ms"):
             a, b = small.get(key), full.get(key)
             fa = "n/a" if a is None else f"{a:.3f}"
             fb = "n/a" if b is None else f"{b:.3f}"
