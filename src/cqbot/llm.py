@@ -149,7 +149,8 @@ def build_messages(
     for s in sources:
         original = " ".join(c.quote for c in s.sentences)
         translated = " ".join(c.translation for c in s.sentences if c.translation)
-        block = f'<passage n="{s.n}" document="{_data(s.title)}" language="{s.lang}">\n{_data(original)}'
+        title = _data(s.title).replace('"', "'")
+        block = f'<passage n="{s.n}" document="{title}" language="{s.lang}">\n{_data(original)}'
         if translated:
             block += f'\n<translation language="{lang}">{_data(translated)}</translation>'
         blocks.append(block + "\n</passage>")
