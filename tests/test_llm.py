@@ -369,7 +369,7 @@ def test_endpoint_speaks_the_protocol(llm: FakeLLM) -> None:
         (Reply(body=b'{"choices": []}'), "unusable"),
         (Reply(body=b'{"id": 1}'), "unusable"),
         (Reply(""), "no answer text"),
-        (Reply(delay=3), "within 1 s"),
+        (Reply(delay=10), "within 1 s"),
     ],
 )
 def test_endpoint_failures_are_llm_errors(llm: FakeLLM, reply: Reply, reason: str) -> None:
@@ -378,7 +378,7 @@ def test_endpoint_failures_are_llm_errors(llm: FakeLLM, reply: Reply, reason: st
     t0 = time.monotonic()
     with pytest.raises(LLMError, match=reason):
         endpoint.complete([{"role": "user", "content": "Hi"}])
-    assert time.monotonic() - t0 < 2.5
+    assert time.monotonic() - t0 < 5  # the server would take 10 s
     with pytest.raises(LLMError):
         list(endpoint.stream([{"role": "user", "content": "Hi"}]))
 
@@ -493,7 +493,7 @@ def test_off_topic_questions_never_reach_the_endpoint(llm_bot, llm: FakeLLM) -> 
 @pytest.mark.parametrize(
     ("reply", "question"),
     [
-        (Reply(delay=3), DE),
+        (Reply(delay=10), DE),
         (Reply(status=500), DE),
         (Reply(status=429), ZH),
         (Reply(body=b"{not json"), ZH),
@@ -508,7 +508,7 @@ def test_endpoint_failures_give_the_extractive_answer(
     llm.script = lambda _req: reply
     t0 = time.monotonic()
     answer = llm_bot.ask(question)
-    assert time.monotonic() - t0 < 2.5  # llm_timeout is 1 s; the server would take 3
+    assert time.monotonic() - t0 < 5  # llm_timeout is 1 s; the server would take 10 (slack for a busy CI)
     assert_extractive_fallback(answer, real_bot, question, "llm_failed")
     assert llm.requests
 
@@ -559,7 +559,7 @@ def test_a_stalled_stream_gives_the_extractive_answer_in_time(llm_bot, real_bot,
     llm.script = lambda _req: Reply("Chongqing is home to many firms [1].", stall_after=2)
     t0 = time.monotonic()
     items = list(llm_bot.ask_stream(EN))
-    assert time.monotonic() - t0 < 2.5
+    assert time.monotonic() - t0 < 5  # the server would take 10 s
     assert items[:2] == ["Chongqing ", "is "]
     assert isinstance(items[-1], Answer)
     assert_extractive_fallback(items[-1], real_bot, EN, "llm_failed")
