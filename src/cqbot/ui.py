@@ -7,7 +7,7 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cqbot.errors import QuestionError
@@ -223,10 +223,6 @@ def build_app(bot: Chatbot) -> gr.Blocks:
     """The chat page, the "About the corpus" tab, and the `/chat` API endpoint."""
     _gradio()
 
-    def ask(question: str, turns: Turns) -> Answer:
-        history = [a.question for a in turns if a is not None]
-        return bot.ask(str(question or "")[:MAX_INPUT_CHARS], history=history)
-
     def messages(shown: Shown, question: str | None = None) -> list[dict[str, str]]:
         out = []
         for q, a in shown:
@@ -241,23 +237,46 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         text = str(evt.value.get("text", "")) if isinstance(evt.value, dict) else ""
         return text, messages(shown, text)
 
-    def finish(question: str, turns: Turns, shown: Shown, request: gr.Request) -> tuple[Any, ...]:
+    def finish(question: str, turns: Turns, shown: Shown, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        """Answer, streaming generated text as it arrives (with a configured language model)."""
         answer: Answer | None = None
+        asked = esc(question.strip() and question)
         try:
-            answer = ask(question, turns)
-            reply = answer_html(answer, len(turns))
+            history = [a.question for a in turns if a is not None]
+            partial = ""
+            for item in bot.ask_stream(str(question or "")[:MAX_INPUT_CHARS], history=history):
+                if isinstance(item, str):
+                    partial += item
+                    draft = f'<div class="cq-answer cq-streaming">{esc(partial)}</div>'
+                    yield messages([*shown, (asked, draft)]), turns, shown, gr.skip()
+                else:
+                    answer = item
+            reply = answer_html(answer, len(turns)) if answer else notice_html(ui_text("en", "error"))
         except QuestionError:
             reply = notice_html(message(_browser_lang(request), "empty"), "hint")
         except Exception:  # never a traceback in the chat; the log keeps it
             log.exception("answering %r failed", question[:200])
             reply = notice_html(ui_text(_browser_lang(request), "error"))
-        turns, shown = [*turns, answer], [*shown, (esc(question.strip() and question), reply)]
-        return messages(shown), turns, shown, sources_html(turns, bot.index.documents)
+        turns, shown = [*turns, answer], [*shown, (asked, reply)]
+        yield messages(shown), turns, shown, sources_html(turns, bot.index.documents)
 
     def chat(question: str, history: list[str] | None = None) -> dict[str, Any]:
         """Answer a question from the documents: the answer text and its numbered, quoted citations."""
         try:
             return bot.ask(str(question or "")[:MAX_INPUT_CHARS], history=list(history or [])).to_dict()
+        except QuestionError as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+
+    def chat_stream(question: str, history: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Like /chat, streamed: {"partial": text so far} while a language model writes, then the answer."""
+        try:
+            partial = ""
+            for item in bot.ask_stream(str(question or "")[:MAX_INPUT_CHARS], history=list(history or [])):
+                if isinstance(item, str):
+                    partial += item
+                    yield {"partial": partial}
+                else:
+                    yield item.to_dict()
         except QuestionError as exc:
             raise gr.Error(str(exc), print_exception=False) from exc
 
@@ -300,6 +319,7 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         # the bin icon of the chat starts a new conversation
         chatbot.clear(lambda: ([], [], sources_html([], {})), None, [turns, shown, panel], **private)
         gr.api(chat, api_name="chat", concurrency_id="ask")
+        gr.api(chat_stream, api_name="chat_stream", concurrency_id="ask")
     return app
 
 
