@@ -80,6 +80,17 @@ def _whole_sentence(sentences: Sequence[tuple[int, int]], start: int, end: int) 
     return start, end
 
 
+def quote(index: Index, chunk_row: int, span: tuple[int, int], *, n: int = 0, score: float = 0.0) -> Citation:
+    """A citation quoting `span` of the chunk's document exactly (cut at a word to at most 400 chars)."""
+    chunk = index.chunks[chunk_row]
+    doc = index.documents[chunk.doc_id]
+    start, end = _quote_span(doc.text, *span)
+    return Citation(
+        n=n, doc_id=doc.id, title=doc.title, source=doc.source, chunk_id=chunk.id, start=start, end=end,
+        page=doc.page_at(start), quote=doc.text[start:end], score=score,
+    )  # fmt: skip
+
+
 def cite(index: Index, hits: Sequence[SentenceHit], max_citations: int) -> list[Citation]:
     """Numbered citations for the best hits: the first always, more while they score close to it."""
     out: list[Citation] = []
@@ -92,24 +103,10 @@ def cite(index: Index, hits: Sequence[SentenceHit], max_citations: int) -> list[
         if out and combined_score(hit) < best - SECOND_CITATION_GAP:
             break
         chunk = index.chunks[hit.chunk_row]
-        doc = index.documents[chunk.doc_id]
-        if any(c.doc_id == doc.id and c.start < hit.end and hit.start < c.end for c in out):
+        if any(c.doc_id == chunk.doc_id and c.start < hit.end and hit.start < c.end for c in out):
             continue
-        start, end = _quote_span(doc.text, *_whole_sentence(chunk.sentences, hit.start, hit.end))
-        out.append(
-            Citation(
-                n=len(out) + 1,
-                doc_id=doc.id,
-                title=doc.title,
-                source=doc.source,
-                chunk_id=chunk.id,
-                start=start,
-                end=end,
-                page=doc.page_at(start),
-                quote=doc.text[start:end],
-                score=round(combined_score(hit), 4),
-            )
-        )
+        span = _whole_sentence(chunk.sentences, hit.start, hit.end)
+        out.append(quote(index, hit.chunk_row, span, n=len(out) + 1, score=round(combined_score(hit), 4)))
     return out
 
 

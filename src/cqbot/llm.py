@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from cqbot.answer import MAX_QUOTE, cite
+from cqbot.answer import cite, quote
 from cqbot.config import Settings
 from cqbot.embedding import Embedder
 from cqbot.errors import ConfigError, LLMError
@@ -78,25 +78,8 @@ class Source:
 
 
 def _sentence(index: Index, retriever: Retriever, row: int, span: tuple[int, int], lang: str) -> Citation:
-    chunk = index.chunks[row]
-    doc = index.documents[chunk.doc_id]
-    start, end = span
-    if end - start > MAX_QUOTE:
-        cut = doc.text.rfind(" ", start, start + MAX_QUOTE)
-        end = cut if cut > start else start + MAX_QUOTE
-    return Citation(
-        n=0,
-        doc_id=doc.id,
-        title=doc.title,
-        source=doc.source,
-        chunk_id=chunk.id,
-        start=start,
-        end=end,
-        page=doc.page_at(start),
-        quote=doc.text[start:end],
-        score=0.0,
-        translation=retriever.translation(chunk.id, start, end, lang),
-    )
+    c = quote(index, row, span)
+    return replace(c, translation=retriever.translation(c.chunk_id, c.start, c.end, lang))
 
 
 def gather_sources(
