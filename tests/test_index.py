@@ -224,3 +224,20 @@ def test_killed_build_leaves_a_loadable_index(tmp_settings: Settings, fake_embed
         proc.wait()
         index = load_index(tmp_settings.index_dir)  # never half-written: the old or a complete new one
         assert len(index.documents) == 150 and index.faiss_index.ntotal == len(index.chunks)
+
+
+def test_lexical_index_is_stored_with_the_build(
+    tmp_settings: Settings, fake_embedder: HashingEmbedder
+) -> None:
+    from cqbot.retrieval import Retriever, build_lexical, tokenize
+
+    _copy_corpus(tmp_settings)
+    builder.build(tmp_settings, fake_embedder)
+    index = load_index(tmp_settings.index_dir)
+    assert index.lexical_dir() is not None
+    stored = Retriever(index, tmp_settings)
+    for question in ("33618", "8.753 Unternehmen", "重庆外资企业", "Invest in Chongqing"):
+        fresh = build_lexical(index.chunks)
+        tokens = [t for t in tokenize(question) if t in fresh.vocab_dict]
+        expected = fresh.get_scores(tokens) if tokens else np.zeros(len(index.chunks))
+        assert np.allclose(stored.lexical_scores(question), expected, atol=1e-5)

@@ -19,6 +19,7 @@ from cqbot.embedding import Embedder
 from cqbot.errors import CqbotError
 from cqbot.index import Index, Manifest, load_index, make_faiss, new_generation, read_manifest, save_index
 from cqbot.records import Chunk, Document, Span
+from cqbot.retrieval import build_lexical, save_lexical
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,7 @@ def build(
         sentence_vectors,
         findex,
         unit_index,
+        lexical=lambda folder: save_lexical(build_lexical(chunks), folder),
     )
     timings["index+save"] = time.perf_counter() - t3
     return BuildReport(

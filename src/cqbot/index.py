@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,11 @@ class Index:
     faiss_index: Any
     unit_index: Any
     directory: Path
+
+    def lexical_dir(self) -> Path | None:
+        """The stored lexical index of this generation, if the build wrote one."""
+        path = self.directory / f"lexical-{self.manifest.generation}.bm25"
+        return path if path.is_dir() else None
 
     def search_units(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, unit rows) of the k sentence units nearest to one query vector."""
@@ -160,8 +166,11 @@ def save_index(
     sentence_vectors: np.ndarray,
     faiss_index: Any,
     unit_index: Any,
+    lexical: Callable[[Path], None] | None = None,
 ) -> None:
-    """Write all files of one generation, then the manifest that makes them current."""
+    """Write all files of one generation, then the manifest that makes them current.
+
+    `lexical` writes the lexical index into the folder it is given (it is kept beside the rest)."""
     faiss = _faiss()
     directory.mkdir(parents=True, exist_ok=True)
     gen = manifest.generation
@@ -183,6 +192,8 @@ def save_index(
     _write_atomic(directory / f"sentvecs-{gen}.npy", lambda p: _save_npy(p, sentence_vectors))
     _write_atomic(directory / f"vectors-{gen}.faiss", lambda p: faiss.write_index(faiss_index, str(p)))
     _write_atomic(directory / f"units-{gen}.faiss", lambda p: faiss.write_index(unit_index, str(p)))
+    if lexical is not None:
+        _write_dir_atomic(directory / f"lexical-{gen}.bm25", lexical)
     _write_atomic(
         directory / MANIFEST,
         lambda p: p.write_text(json.dumps(asdict(manifest), indent=1, ensure_ascii=False)),
@@ -194,7 +205,22 @@ def save_index(
             and f"-{gen}." not in old.name
             and old.name != "README.md"
         ):
-            old.unlink(missing_ok=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
+
+
+def _write_dir_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        write(tmp)
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +51,26 @@ def years_in(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
 
+def build_lexical(chunks: Sequence[Chunk]) -> Any:
+    """BM25 over the chunks (row i = chunk i), with cqbot's multilingual tokens."""
+    import bm25s
+
+    bm25 = bm25s.BM25()
+    bm25.index([tokenize(c.text) or ["\u0000"] for c in chunks], show_progress=False)
+    return bm25
+
+
+def save_lexical(bm25: Any, folder: Path) -> None:
+    bm25.save(str(folder), show_progress=False)
+
+
+def load_lexical(folder: Path) -> Any:
+    """The stored BM25 index, memory-mapped (no tokenising of the corpus at start-up)."""
+    import bm25s
+
+    return bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+
+
 @dataclass(frozen=True)
 class SentenceHit:
     """One sentence (or clause of a long sentence) of an original document, scored against the question.
@@ -73,13 +95,10 @@ class Retriever:
     """Holds the loaded index and the lexical index; answers `search` for one query at a time."""
 
     def __init__(self, index: Index, settings: Settings) -> None:
-        import bm25s
-
         self.index = index
         self.settings = settings
-        self._bm25: Any = bm25s.BM25()
-        corpus_tokens = [tokenize(c.text) or ["\u0000"] for c in index.chunks]
-        self._bm25.index(corpus_tokens, show_progress=False)
+        stored = index.lexical_dir()
+        self._bm25 = load_lexical(stored) if stored is not None else build_lexical(index.chunks)
         self._sentences_of: list[list[int]] = [[] for _ in index.chunks]
         for i, row in enumerate(index.sentence_spans[:, 0]):
             self._sentences_of[int(row)].append(i)
