@@ -160,13 +160,13 @@ def test_hostile_document_shows_as_text_and_runs_no_script(
     build(tmp_settings, fake_embedder)
     bot = Chatbot(tmp_settings, fake_embedder, load_index(tmp_settings.index_dir))
     histories: list[list[str]] = []
-    real_ask = bot.ask
+    real_ask_stream = bot.ask_stream  # the chat page streams; the /chat API uses ask
 
-    def recording_ask(question: str, history: Any = None) -> Any:
+    def recording_ask_stream(question: str, history: Any = None) -> Any:
         histories.append(list(history or []))
-        return real_ask(question, history)
+        return real_ask_stream(question, history)
 
-    bot.ask = recording_ask  # type: ignore[method-assign]
+    bot.ask_stream = recording_ask_stream  # type: ignore[method-assign]
     with served(bot) as url, chat_page(browser, url) as (page, _):
         ask(page, "   ")
         expect(page.locator("#cq-chat .cq-hint")).to_contain_text("Please ask a question.")
