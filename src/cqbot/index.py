@@ -223,6 +223,14 @@ def _write_dir_atomic(path: Path, write: Callable[[Path], None]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _read_faiss(faiss: Any, path: Path) -> Any:
+    """Memory-mapped where FAISS supports it: pages load on demand and are shared between processes."""
+    try:
+        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+    except RuntimeError:
+        return faiss.read_index(str(path))
+
+
 def _save_npy(path: Path, array: np.ndarray) -> None:
     with open(path, "wb") as fh:
         np.save(fh, array)
@@ -273,8 +281,8 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
         spans = np.load(directory / f"sentspans-{gen}.npy")
         aligned = np.load(directory / f"sentalign-{gen}.npy")
         sent_vectors = np.load(directory / f"sentvecs-{gen}.npy", mmap_mode="r")
-        findex = faiss.read_index(str(directory / f"vectors-{gen}.faiss"))
-        uindex = faiss.read_index(str(directory / f"units-{gen}.faiss"))
+        findex = _read_faiss(faiss, directory / f"vectors-{gen}.faiss")
+        uindex = _read_faiss(faiss, directory / f"units-{gen}.faiss")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(
             f"index in {directory}/ is damaged ({str(exc).splitlines()[0]}); run: cqbot build --full"
