@@ -11,12 +11,17 @@ latency (k=10) and recall@10 against exact search, with an IVF variant where HNS
 Every measurement runs in a child process, so peak RSS is its own. The output is printed and
 appended to benchmarks/scale-results.md.
 
-Usage: python benchmarks/bench_scale.py [--sizes 1k,10k,100k,1m] [--real 1k] [--vectors perturbed]
+--standin runs corpora of that many chunks through the whole pipeline with stand-in vectors instead of
+the model: read, chunk, index and save, load, ask, no-change rebuild at sizes too large to embed here.
+
+Usage: python benchmarks/bench_scale.py [--sizes 1k,10k,100k,1m] [--real 1k] [--standin 10k]
+       [--vectors perturbed|random] [--ivf]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -27,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +48,8 @@ RESULTS = ROOT / "benchmarks" / "scale-results.md"
 DEV = ROOT / "eval" / "dev_questions.jsonl"
 LATENCY_SET = ROOT / "eval" / "questions.jsonl"
 K = 10
-EF_SEARCH = (128, 256, 512)
-NPROBE = (16, 32, 64, 128)
+EF_SEARCH = (128, 256, 512, 1024)
+NPROBE = (16, 32, 64, 128, 256)
 RECALL_GOAL = 0.95
 HNSW_SLOW_S = 15 * 60
 
@@ -141,6 +147,58 @@ def child_build(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class StandInEmbedder:
+    """Vectors without the model: a perturbed real vector picked by the text's hash (same text, same vector).
+
+    Measures everything a build and an answer cost besides the embedding; answers are meaningless.
+    """
+
+    def __init__(self, name: str, weights: str, base: np.ndarray, sigma: float) -> None:
+        self.name, self.weights, self.dim = name, weights, int(base.shape[1])
+        self._base, self._sigma = base, sigma
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            h = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+            noise = np.random.default_rng(h).standard_normal(self.dim, dtype=np.float32)
+            v = self._base[h % len(self._base)] + self._sigma * noise
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
+
+def child_standin(job: dict[str, Any]) -> dict[str, Any]:
+    """build --full and no-change rebuild with stand-in vectors: the pipeline's costs besides the model."""
+    from cqbot import builder
+    from cqbot.config import load_settings
+    from cqbot.embedding import resolve_model
+
+    settings = load_settings(env={}, corpus_dir=Path(job["corpus"]), index_dir=Path(job["index"]))
+    embedder = StandInEmbedder(settings.model, resolve_model(settings)[1], np.load(job["base"]), job["sigma"])
+    out: dict[str, Any] = {"standin": True, "rss_model_mb": peak_rss_mb()}
+    log(f"build --full of {job['corpus']} with stand-in vectors")
+    report = builder.build(settings, embedder, full=True)
+    out.update(
+        rss_build_mb=peak_rss_mb(),
+        build_s=report.seconds,
+        timings=report.timings,
+        documents=report.documents,
+        chunks=report.chunks,
+        units=report.sentences,
+        embedded=report.embedded,
+        index_type=report.index_type,
+        index_mb=dir_mb(Path(job["index"])),
+    )
+    log("no-change rebuild")
+    t = time.perf_counter()
+    again = builder.build(settings, embedder)
+    out.update(nochange_s=time.perf_counter() - t, nochange_up_to_date=again.up_to_date)
+    return out
+
+
 def child_bot(job: dict[str, Any]) -> dict[str, Any]:
     """Load the bot as `cqbot ask` does, answer one question (RSS), then latency, dev set, profile."""
     import cProfile
@@ -186,13 +244,14 @@ def child_bot(job: dict[str, Any]) -> dict[str, Any]:
         for name, dt in zip(stages, (t1 - t, t2 - t1, t3 - t2, t4 - t3), strict=True):
             stages[name].append(dt * 1000)
     out["stages_ms"] = {name: statistics.median(v) for name, v in stages.items()}
-    questions, _ = evaluation.load_questions(DEV)
-    records = evaluation.run(bot.ask, questions, 3)
-    overall = evaluation.metrics(records)["overall"]
-    out.update({key: overall.get(key) for key in ("cite@1", "cite@k", "mrr", "answer_match")})
-    first = [r["citations"][0]["doc_id"] for r in records if r.get("citations")]
-    out["distractor_first"] = sum(1 for d in first if d.startswith("syn-"))
-    out["answered"] = len(first)
+    if job.get("quality", True):
+        questions, _ = evaluation.load_questions(DEV)
+        records = evaluation.run(bot.ask, questions, 3)
+        overall = evaluation.metrics(records)["overall"]
+        out.update({key: overall.get(key) for key in ("cite@1", "cite@k", "mrr", "answer_match")})
+        first = [r["citations"][0]["doc_id"] for r in records if r.get("citations")]
+        out["distractor_first"] = sum(1 for d in first if d.startswith("syn-"))
+        out["answered"] = len(first)
     profiler = cProfile.Profile()
     bot.ask(job["profile_question"])
     profiler.enable()
@@ -222,13 +281,21 @@ def synthetic(n: int, source: str, sigma: float, seed: int, base: np.ndarray | N
 
 
 def _latency_recall(index: Any, queries: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    times, hits = [], 0
+    """Single-query latency, recall@10, and how often the exact nearest one is among the 10 found."""
+    times, hits, top1 = [], 0, 0
     for i in range(len(queries)):
         t = time.perf_counter()
         _scores, rows = index.search(queries[i : i + 1], K)
         times.append((time.perf_counter() - t) * 1000)
-        hits += len(set(rows[0].tolist()) & set(truth[i].tolist()))
-    return {"p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "recall": hits / truth.size}
+        found = set(rows[0].tolist())
+        hits += len(found & set(truth[i].tolist()))
+        top1 += int(truth[i][0]) in found
+    return {
+        "p50_ms": pct(times, 50),
+        "p95_ms": pct(times, 95),
+        "recall": hits / truth.size,
+        "top1": top1 / len(queries),
+    }
 
 
 def child_index(job: dict[str, Any]) -> dict[str, Any]:
@@ -253,8 +320,13 @@ def child_index(job: dict[str, Any]) -> dict[str, Any]:
     flat.add(vectors)
     add_s = time.perf_counter() - t
     _s, truth = flat.search(queries, K)
-    res = _latency_recall(flat, queries, truth)
-    out["variants"].append({"variant": "flat-ip (exact)", "build_s": add_s, "mb": n * dim * 4 / 2**20, **res})
+    threads = faiss.omp_get_max_threads()
+    for label, count in ((f"{threads} threads", threads), ("1 thread", 1)):
+        faiss.omp_set_num_threads(count)
+        res = _latency_recall(flat, queries, truth)
+        variant = {"variant": f"flat-ip (exact, {label})", "build_s": add_s, "mb": n * dim * 4 / 2**20}
+        out["variants"].append({**variant, **res})
+    faiss.omp_set_num_threads(threads)
     del flat
     rss0 = rss_mb()
     index, kind = make_faiss(np.zeros((0, dim), np.float32), exact_limit=-1)
@@ -275,9 +347,11 @@ def child_index(job: dict[str, Any]) -> dict[str, Any]:
     best = 0.0
     for ef in EF_SEARCH:
         index.hnsw.efSearch = ef
-        res = _latency_recall(index, queries, truth) if done == n else {"p50_ms": 0, "p95_ms": 0, "recall": 0}
+        res = (
+            _latency_recall(index, queries, truth) if done == n else dict.fromkeys(("p50_ms", "p95_ms"), 0.0)
+        )
         if ef == HNSW_EF_SEARCH:
-            best = res["recall"]
+            best = res.get("recall", 0.0)
         label = f"{kind} efSearch={ef}" + (" (project)" if ef == HNSW_EF_SEARCH else "")
         out["variants"].append({"variant": label, "build_s": build_s, "mb": hnsw_mb, **res})
     out["hnsw_recall"] = best
@@ -304,7 +378,7 @@ def child_index(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-CHILDREN = {"build": child_build, "bot": child_bot, "index": child_index}
+CHILDREN = {"build": child_build, "standin": child_standin, "bot": child_bot, "index": child_index}
 
 
 def run_child(kind: str, job: dict[str, Any], work: Path) -> dict[str, Any]:
@@ -341,7 +415,9 @@ def machine() -> list[str]:
     ]
 
 
-def real_size(n: int, args: argparse.Namespace, work: Path, save: bool) -> dict[str, Any]:
+def real_size(
+    n: int, args: argparse.Namespace, work: Path, save: bool, standin: bool = False
+) -> dict[str, Any]:
     corpus = work / f"corpus-{fmt_size(n)}"
     if n == 0:
         shutil.copytree(ROOT / "corpus", corpus)
@@ -355,10 +431,16 @@ def real_size(n: int, args: argparse.Namespace, work: Path, save: bool) -> dict[
     }
     if save:
         job.update(save_vectors=str(work / "real-vectors.npy"), save_queries=str(work / "query-vectors.npy"))
+    if standin:
+        base = work / "real-vectors.npy"
+        if not base.exists():
+            base = work / "random-vectors.npy"
+            np.save(base, synthetic(10_000, "random", 0.0, args.seed, None))
+        job.update(base=str(base), sigma=args.sigma, quality=False)
     load = load_avg()
-    log(f"real size {fmt_size(n)}: build")
-    built = run_child("build", job, work)
-    log(f"real size {fmt_size(n)}: bot")
+    log(f"{'stand-in' if standin else 'real'} size {fmt_size(n)}: build")
+    built = run_child("standin" if standin else "build", job, work)
+    log(f"size {fmt_size(n)}: bot")
     bot = run_child("bot", job, work)
     shutil.rmtree(corpus, ignore_errors=True)
     return {"n": n, "load": f"{load} / {load_avg()}", **built, **bot}
@@ -384,6 +466,10 @@ def index_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return {"load": f"{load} / {load_avg()}", **result}
 
 
+def exactness(index_type: str) -> str:
+    return "exact" if index_type == "flat-ip" else "approximate"
+
+
 def f(x: Any, spec: str = ".2f") -> str:
     return "n/a" if x is None else format(x, spec)
 
@@ -398,13 +484,18 @@ def table(rows: list[dict[str, Any]], sigma: float) -> list[str]:
     for r in rows:
         if "chunks" in r:
             size = "shipped" if r["n"] == 0 else fmt_size(r["n"])
+            what, rate, raw = "real, e5 embedded", f"{r['embedded'] / r['build_s']:.1f}", "n/a"
+            if r.get("standin"):
+                what, rate = "stand-in vectors: pipeline without the model", "n/a"
+            else:
+                raw = f"{r['raw_texts'] / r['raw_s']:.1f}"
             lines.append(
-                f"| {size} | real, e5 embedded | {r['chunks']:,} + {r['units']:,} | {r['index_type']} "
-                f"| {r['build_s']:.1f} | {r['embedded'] / r['build_s']:.1f} "
-                f"| {r['raw_texts'] / r['raw_s']:.1f} "
+                f"| {size} | {what} | {r['chunks']:,} + {r['units']:,} | {r['index_type']} "
+                f"| {r['build_s']:.1f} | {rate} | {raw} "
                 f"| {r['index_mb']:.1f} | {r['rss_build_mb']:.0f} | {r['rss_bot_mb']:.0f} "
                 f"| {r['p50_ms']:.1f} / {r['p95_ms']:.1f} (ask) | {r['nochange_s']:.2f} "
-                f"| {f(r['cite@1'])} / {f(r['cite@k'])} | exact | {r['load']} |"
+                f"| {f(r.get('cite@1'))} / {f(r.get('cite@k'))} | {exactness(r['index_type'])} "
+                f"| {r['load']} |"
             )
         else:
             hnsw = next(v for v in r["variants"] if "(project)" in v["variant"])
@@ -414,7 +505,7 @@ def table(rows: list[dict[str, Any]], sigma: float) -> list[str]:
                 f"| {fmt_size(r['n'])} | {what}, index + search only | {r['n']:,} vectors | hnsw-m32 ef128 "
                 f"| {r['hnsw_build_s']:.1f}{built} | n/a | n/a | {hnsw['mb']:.0f} | {r['peak_rss_mb']:.0f} "
                 f"| n/a | {hnsw['p50_ms']:.2f} / {hnsw['p95_ms']:.2f} (search k=10) | n/a | n/a "
-                f"| {hnsw['recall']:.3f} | {r['load']} |"
+                f"| {f(hnsw.get('recall'), '.3f')} | {r['load']} |"
             )
     return lines
 
@@ -424,23 +515,34 @@ def details(rows: list[dict[str, Any]]) -> list[str]:
     for r in rows:
         if "chunks" in r:
             size = "shipped corpus" if r["n"] == 0 else f"{fmt_size(r['n'])} chunks"
+            kind = "stand-in vectors" if r.get("standin") else "embedded"
             lines += [
                 "",
                 f"### {size}: {r['documents']} documents, {r['chunks']:,} chunks, {r['units']:,} units, "
-                f"{r['embedded']:,} texts embedded ({r['raw_texts']:,} unique)",
+                f"{r['embedded']:,} texts {kind}",
                 "- build stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["timings"].items()),
-                f"- pipeline overhead vs raw encode: {100 * (r['build_s'] - r['raw_s']) / r['raw_s']:+.1f} % "
-                f"(build {r['build_s']:.1f} s, raw encode {r['raw_s']:.1f} s)",
-                f"- RSS: model loaded {r['rss_model_mb']:.0f} MB, build peak {r['rss_build_mb']:.0f} MB; "
+            ]
+            if not r.get("standin"):
+                lines.append(
+                    f"- pipeline overhead vs raw encode of the same {r['raw_texts']:,} texts: "
+                    f"{100 * (r['build_s'] - r['raw_s']) / r['raw_s']:+.1f} % "
+                    f"(build {r['build_s']:.1f} s, raw encode {r['raw_s']:.1f} s)"
+                )
+            lines += [
+                f"- RSS: before the build {r['rss_model_mb']:.0f} MB, build peak {r['rss_build_mb']:.0f} MB; "
                 f"bot (ONNX) after one ask: peak {r['rss_bot_mb']:.0f} MB, now {r['rss_bot_now_mb']:.0f} MB,"
-                f" load {r['bot_load_s']:.2f} s, "
-                f"first ask {r['first_ask_ms']:.0f} ms",
+                f" load {r['bot_load_s']:.2f} s, first ask {r['first_ask_ms']:.0f} ms",
                 f"- warm ask over {r['n_latency']} questions: p50 {r['p50_ms']:.1f} ms, "
                 f"p95 {r['p95_ms']:.1f} ms; "
                 "median per stage: " + ", ".join(f"{k} {v:.2f} ms" for k, v in r["stages_ms"].items()),
-                f"- dev set: cite@1 {f(r['cite@1'])}, cite@3 {f(r['cite@k'])}, MRR {f(r['mrr'])}, "
-                f"answer match {f(r['answer_match'])}; first citation from a distractor in "
-                f"{r['distractor_first']} of {r['answered']} answers",
+            ]
+            if "cite@1" in r:
+                lines.append(
+                    f"- dev set: cite@1 {f(r['cite@1'])}, cite@3 {f(r['cite@k'])}, MRR {f(r['mrr'])}, "
+                    f"answer match {f(r['answer_match'])}; first citation from a distractor in "
+                    f"{r['distractor_first']} of {r['answered']} answers"
+                )
+            lines += [
                 f"- no-change rebuild {r['nochange_s']:.2f} s (up to date: {r['nochange_up_to_date']})",
                 "- profile of one warm ask (cProfile, cumulative):",
                 "```",
@@ -455,13 +557,13 @@ def details(rows: list[dict[str, Any]]) -> list[str]:
                 f"HNSW build {r['hnsw_build_s']:.1f} s, +{r['hnsw_rss_mb']:.0f} MB RSS; "
                 f"child peak {r['peak_rss_mb']:.0f} MB",
                 "",
-                "| variant | build s | size MB | p50 ms | p95 ms | recall@10 |",
-                "| --- | --- | --- | --- | --- | --- |",
+                "| variant | build s | size MB | p50 ms | p95 ms | recall@10 | nearest found |",
+                "| --- | --- | --- | --- | --- | --- | --- |",
             ]
             for v in r["variants"]:
                 lines.append(
                     f"| {v['variant']} | {v['build_s']:.1f} | {v['mb']:.0f} | {v['p50_ms']:.2f} "
-                    f"| {v['p95_ms']:.2f} | {v['recall']:.3f} |"
+                    f"| {v['p95_ms']:.2f} | {f(v.get('recall'), '.3f')} | {f(v.get('top1'), '.3f')} |"
                 )
     return lines
 
@@ -470,6 +572,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1k,10k,100k,1m", help="comma-separated: 1k, 10k, 100k, 1m …")
     ap.add_argument("--real", default="1k", help="which of the sizes to embed for real (chunks)")
+    ap.add_argument(
+        "--standin", default="", help="corpus sizes (chunks) through the whole pipeline with stand-in vectors"
+    )
     ap.add_argument("--no-baseline", action="store_true", help="skip the shipped-corpus row")
     ap.add_argument("--vectors", choices=("perturbed", "random"), default="perturbed")
     ap.add_argument("--sigma", type=float, default=0.03, help="noise per dimension of perturbed copies")
@@ -484,6 +589,7 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     real = {parse_size(s) for s in args.real.split(",") if s.strip()}
+    standin = {parse_size(s) for s in args.standin.split(",") if s.strip()}
     if not real <= set(sizes):
         sys.exit(f"error: --real {args.real} names sizes that --sizes {args.sizes} lacks")
     work = args.work or Path(tempfile.mkdtemp(prefix="cqbot-scale-"))
@@ -498,13 +604,19 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     try:
         order = ([0] if real and not args.no_baseline else []) + sorted(real)
-        order += sorted(set(sizes) - real)
-        for i, n in enumerate(order):
-            if n in real or n == 0:
-                rows.append(real_size(n, args, work, save=n == min(real)))
-            else:
-                rows.append(index_size(n, args, work))
-            log(f"done {fmt_size(n)} ({i + 1}/{len(order)})")
+        jobs = [("real", n) for n in order] + [("standin", n) for n in sorted(standin)]
+        jobs += [("index", n) for n in sorted(set(sizes) - real)]
+        for i, (kind, n) in enumerate(jobs):
+            try:
+                if kind == "real":
+                    rows.append(real_size(n, args, work, save=n == min(real)))
+                elif kind == "standin":
+                    rows.append(real_size(n, args, work, save=False, standin=True))
+                else:
+                    rows.append(index_size(n, args, work))
+            except subprocess.CalledProcessError as exc:
+                log(f"{kind} {fmt_size(n)} failed ({exc}); going on with the next size")
+            log(f"done {kind} {fmt_size(n)} ({i + 1}/{len(jobs)})")
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
