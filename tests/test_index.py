@@ -152,11 +152,12 @@ def test_model_change_forces_full_rebuild(tmp_settings: Settings) -> None:
 
 def test_approximate_index_past_threshold_has_high_recall() -> None:
     rng = np.random.default_rng(7)
-    base = rng.normal(size=(4000, 48)).astype(np.float32)
+    centres = rng.normal(size=(200, 48))  # clustered, like sentence vectors of a real corpus
+    base = (centres[rng.integers(0, 200, 20_000)] + 0.6 * rng.normal(size=(20_000, 48))).astype(np.float32)
     base /= np.linalg.norm(base, axis=1, keepdims=True)
-    exact, kind_exact = make_faiss(base, exact_limit=10_000)
-    approx, kind_approx = make_faiss(base, exact_limit=1_000)
-    assert kind_exact == "flat-ip" and kind_approx.startswith("hnsw")
+    exact, kind_exact = make_faiss(base, exact_limit=100_000)
+    approx, kind_approx = make_faiss(base, exact_limit=5_000)
+    assert kind_exact == "flat-ip" and kind_approx.startswith("ivf-flat")
     queries = base[:200] + 0.1 * rng.normal(size=(200, 48)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     _, truth = exact.search(queries, 10)
@@ -241,3 +242,17 @@ def test_lexical_index_is_stored_with_the_build(
         tokens = [t for t in tokenize(question) if t in fresh.vocab_dict]
         expected = fresh.get_scores(tokens) if tokens else np.zeros(len(index.chunks))
         assert np.allclose(stored.lexical_scores(question), expected, atol=1e-5)
+
+
+def test_ivf_index_round_trips_through_save_and_load(
+    tmp_settings: Settings, fake_embedder: HashingEmbedder
+) -> None:
+    _copy_corpus(tmp_settings)
+    settings = tmp_settings.replace(exact_search_limit=10)
+    report = builder.build(settings, fake_embedder)
+    assert report.index_type.startswith("ivf-flat")
+    index = load_index(settings.index_dir)
+    assert index.manifest.index_type == report.index_type and index.faiss_index.nprobe >= 1
+    query = fake_embedder.embed_queries(["Chongqing beherbergt aktuell 8.753 Unternehmen"])[0]
+    _, rows = index.search(query[None, :], 3)
+    assert "8.753" in index.chunks[int(rows[0][0])].text
