@@ -4,10 +4,11 @@ Sizes in --real are corpora of about that many chunks, made by gen_corpus.py (th
 hidden among generated distractors) and embedded for real: build throughput against raw `encode` on
 the same texts, index size, peak RSS of the build and of a loaded bot, warm `ask` latency, no-change
 rebuild, and dev-set citations among the distractors. The other sizes are vector counts for the
-approximate index alone (make_faiss with the project's HNSW settings), on synthetic vectors:
-perturbed copies normalize(v + sigma * noise) of the real vectors of the first real size (random unit
-vectors with --vectors random, or when there is no real size): build time, memory, single-query
-latency (k=10) and recall@10 against exact search, with an IVF variant where HNSW falls short.
+approximate index alone (make_faiss past the exact limit, so whatever cqbot uses there, with its
+search knob swept; HNSW M=32 as a reference up to --hnsw-up-to), on synthetic vectors: perturbed
+copies normalize(v + sigma * noise) of the real vectors of the first real size (random unit vectors
+with --vectors random, or when there is no real size): build time, memory, single-query latency
+(k=10), recall@10 against exact search and how often the exact nearest vector is among the 10 found.
 Every measurement runs in a child process, so peak RSS is its own. The output is printed and
 appended to benchmarks/scale-results.md.
 
@@ -50,8 +51,9 @@ LATENCY_SET = ROOT / "eval" / "questions.jsonl"
 K = 10
 EF_SEARCH = (128, 256, 512, 1024)
 NPROBE = (16, 32, 64, 128, 256)
-RECALL_GOAL = 0.95
-HNSW_SLOW_S = 15 * 60
+# the HNSW reference: cqbot's settings before it moved to IVF-Flat past the exact limit
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 200
 
 
 # ---- helpers shared by parent and children --------------------------------------------------------
@@ -298,11 +300,51 @@ def _latency_recall(index: Any, queries: np.ndarray, truth: np.ndarray) -> dict[
     }
 
 
-def child_index(job: dict[str, Any]) -> dict[str, Any]:
-    """Exact vs HNSW (project settings, efSearch variants) vs IVF on n synthetic vectors."""
+def _knob(index: Any) -> tuple[str, int] | None:
+    """The search-time knob of an approximate index: (name, current value)."""
+    if hasattr(index, "nprobe"):
+        return "nprobe", int(index.nprobe)
+    if hasattr(index, "hnsw"):
+        return "efSearch", int(index.hnsw.efSearch)
+    return None
+
+
+def _set_knob(index: Any, name: str, value: int) -> None:
+    if name == "nprobe":
+        index.nprobe = min(value, index.nlist)
+    else:
+        index.hnsw.efSearch = value
+
+
+def _sweep(
+    index: Any, kind: str, build_s: float, queries: np.ndarray, truth: np.ndarray
+) -> list[dict[str, Any]]:
+    """Latency and recall at the index's own setting (marked "project") and at the other values tried."""
     import faiss
 
-    from cqbot.index import HNSW_EF_SEARCH, make_faiss
+    knob = _knob(index)
+    mb = len(faiss.serialize_index(index)) / 2**20
+    if knob is None:
+        return [{"variant": kind, "build_s": build_s, "mb": mb, **_latency_recall(index, queries, truth)}]
+    name, own = knob
+    values = sorted({own, *(NPROBE if name == "nprobe" else EF_SEARCH)})
+    rows = []
+    for value in values:
+        _set_knob(index, name, value)
+        label = f"{kind} {name}={value}" + (" (project)" if value == own else "")
+        rows.append(
+            {"variant": label, "build_s": build_s, "mb": mb, **_latency_recall(index, queries, truth)}
+        )
+    _set_knob(index, name, own)
+    return rows
+
+
+def child_index(job: dict[str, Any]) -> dict[str, Any]:
+    """Exact search vs the project's approximate index (make_faiss past the limit) on n synthetic
+    vectors, with HNSW (M=32, efConstruction=200) as a reference up to `hnsw_up_to` vectors."""
+    import faiss
+
+    from cqbot.index import make_faiss
 
     n, source = job["n"], job["source"]
     base = np.load(job["base"]) if job.get("base") else None
@@ -329,51 +371,25 @@ def child_index(job: dict[str, Any]) -> dict[str, Any]:
     faiss.omp_set_num_threads(threads)
     del flat
     rss0 = rss_mb()
-    index, kind = make_faiss(np.zeros((0, dim), np.float32), exact_limit=-1)
-    log(f"{fmt_size(n)} {source}: {kind} build")
+    log(f"{fmt_size(n)} {source}: make_faiss past the exact limit")
     t = time.perf_counter()
-    done = 0
-    while done < n:
-        step = min(n, done + 50_000)
-        index.add(vectors[done:step])
-        done = step
-        elapsed = time.perf_counter() - t
-        log(f"  {done}/{n} added, {elapsed:.0f} s")
-        if elapsed > job["hnsw_max_s"] and done < n:
-            break
+    index, kind = make_faiss(vectors, exact_limit=0)
     build_s = time.perf_counter() - t
-    out.update(hnsw_added=done, hnsw_build_s=build_s, hnsw_rss_mb=rss_mb() - rss0)
-    hnsw_mb = len(faiss.serialize_index(index)) / 2**20
-    best = 0.0
-    for ef in EF_SEARCH:
-        index.hnsw.efSearch = ef
-        res = (
-            _latency_recall(index, queries, truth) if done == n else dict.fromkeys(("p50_ms", "p95_ms"), 0.0)
-        )
-        if ef == HNSW_EF_SEARCH:
-            best = res.get("recall", 0.0)
-        label = f"{kind} efSearch={ef}" + (" (project)" if ef == HNSW_EF_SEARCH else "")
-        out["variants"].append({"variant": label, "build_s": build_s, "mb": hnsw_mb, **res})
-    out["hnsw_recall"] = best
+    out.update(kind=kind, build_s=build_s, index_rss_mb=rss_mb() - rss0)
+    project = _sweep(index, kind, build_s, queries, truth)
+    out["variants"] += project
+    out["project"] = next((v for v in project if "(project)" in v["variant"]), project[0])
     del index
-    if job["ivf"] or build_s > HNSW_SLOW_S or best < RECALL_GOAL or done < n:
-        nlist = job["nlist"] or max(64, min(4096, 1 << round(np.log2(4 * np.sqrt(n)))))
-        quantizer = faiss.IndexFlatIP(dim)
-        ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        ivf.cp.niter = 10  # k-means iterations: 25 by default, 10 is enough for a benchmark here
-        sample = vectors[np.random.default_rng(job["seed"]).permutation(n)[: min(n, 40 * nlist)]]
-        log(f"{fmt_size(n)} {source}: IVF{nlist} train on {len(sample)} + add")
+    if n <= job["hnsw_up_to"]:
+        log(f"{fmt_size(n)} {source}: HNSW reference build")
+        hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = EF_SEARCH[0]
         t = time.perf_counter()
-        ivf.train(sample)
-        train_s = time.perf_counter() - t
-        ivf.add(vectors)
-        ivf_s = time.perf_counter() - t
-        ivf_mb = len(faiss.serialize_index(ivf)) / 2**20
-        for nprobe in NPROBE:
-            ivf.nprobe = nprobe
-            res = _latency_recall(ivf, queries, truth)
-            label = f"ivf-flat nlist={nlist} nprobe={nprobe} (train {train_s:.0f} s)"
-            out["variants"].append({"variant": label, "build_s": ivf_s, "mb": ivf_mb, **res})
+        hnsw.add(vectors)
+        hnsw_s = time.perf_counter() - t
+        out["variants"] += _sweep(hnsw, f"hnsw-m{HNSW_M}", hnsw_s, queries, truth)
+        out["variants"][-len(EF_SEARCH)]["variant"] += " (reference)"
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
@@ -391,6 +407,22 @@ def run_child(kind: str, job: dict[str, Any], work: Path) -> dict[str, Any]:
 
 
 # ---- parent ---------------------------------------------------------------------------------------
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True, text=True
+        )
+        return head + (" (src/ modified)" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def machine() -> list[str]:
@@ -411,7 +443,7 @@ def machine() -> list[str]:
         f"- machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, {mem:.1f} GiB RAM, "
         f"no GPU; Python {platform.python_version()}, faiss {faiss.__version__}, "
         f"onnxruntime {onnxruntime.__version__}, faiss threads {faiss.omp_get_max_threads()}",
-        f"- load average at start (1/5/15 min): {load_avg()}; niceness {os.nice(0)}",
+        f"- load average at start (1/5/15 min): {load_avg()}; niceness {os.nice(0)}; cqbot at {commit()}",
     ]
 
 
@@ -457,9 +489,7 @@ def index_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "base": str(base) if base.exists() else None,
         "queries": str(work / "query-vectors.npy") if base.exists() else None,
         "n_queries": args.queries,
-        "ivf": args.ivf,
-        "nlist": args.nlist,
-        "hnsw_max_s": args.hnsw_max_minutes * 60,
+        "hnsw_up_to": args.hnsw_up_to,
     }
     load = load_avg()
     result = run_child("index", job, work)
@@ -498,14 +528,14 @@ def table(rows: list[dict[str, Any]], sigma: float) -> list[str]:
                 f"| {r['load']} |"
             )
         else:
-            hnsw = next(v for v in r["variants"] if "(project)" in v["variant"])
+            p = r["project"]
             what = f"synthetic {r['source']}" + (f" σ={sigma}" if r["source"] == "perturbed" else "")
-            built = "" if r["hnsw_added"] == r["n"] else f" (stopped at {r['hnsw_added']:,})"
             lines.append(
-                f"| {fmt_size(r['n'])} | {what}, index + search only | {r['n']:,} vectors | hnsw-m32 ef128 "
-                f"| {r['hnsw_build_s']:.1f}{built} | n/a | n/a | {hnsw['mb']:.0f} | {r['peak_rss_mb']:.0f} "
-                f"| n/a | {hnsw['p50_ms']:.2f} / {hnsw['p95_ms']:.2f} (search k=10) | n/a | n/a "
-                f"| {f(hnsw.get('recall'), '.3f')} | {r['load']} |"
+                f"| {fmt_size(r['n'])} | {what}, index + search only | {r['n']:,} vectors "
+                f"| {p['variant'].replace(' (project)', '')} "
+                f"| {r['build_s']:.1f} | n/a | n/a | {p['mb']:.0f} | {r['peak_rss_mb']:.0f} "
+                f"| n/a | {p['p50_ms']:.2f} / {p['p95_ms']:.2f} (search k=10) | n/a | n/a "
+                f"| {f(p.get('recall'), '.3f')} | {r['load']} |"
             )
     return lines
 
@@ -554,7 +584,7 @@ def details(rows: list[dict[str, Any]]) -> list[str]:
                 "",
                 f"### {fmt_size(r['n'])} synthetic vectors ({r['source']}): "
                 f"vectors alone {r['rss_vectors_mb']:.0f} MB RSS; "
-                f"HNSW build {r['hnsw_build_s']:.1f} s, +{r['hnsw_rss_mb']:.0f} MB RSS; "
+                f"{r['kind']} (make_faiss) build {r['build_s']:.1f} s, +{r['index_rss_mb']:.0f} MB RSS; "
                 f"child peak {r['peak_rss_mb']:.0f} MB",
                 "",
                 "| variant | build s | size MB | p50 ms | p95 ms | recall@10 | nearest found |",
@@ -580,9 +610,12 @@ def main() -> None:
     ap.add_argument("--sigma", type=float, default=0.03, help="noise per dimension of perturbed copies")
     ap.add_argument("--queries", type=int, default=200, help="queries for recall and latency")
     ap.add_argument("--latency-questions", type=int, default=50)
-    ap.add_argument("--ivf", action="store_true", help="try IVF even where HNSW reaches the goal")
-    ap.add_argument("--nlist", type=int, default=0, help="IVF lists (default: about 4*sqrt(n))")
-    ap.add_argument("--hnsw-max-minutes", type=float, default=40.0)
+    ap.add_argument(
+        "--hnsw-up-to",
+        type=parse_size,
+        default=100_000,
+        help="build the HNSW reference up to this many vectors (1m takes about 15 min on 2 cores)",
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=RESULTS)
