@@ -223,6 +223,3 @@ class Chatbot:
         """A document's text with its translations' (an acronym may appear in either)."""
         docs = self.index.documents.values()
         return "\n".join(d.text for d in docs if d.id == doc_id or d.translation_of == doc_id)
-
-    def document_count(self) -> int:
-        return len(self.index.documents)
