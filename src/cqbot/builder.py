@@ -222,12 +222,11 @@ def build(
         cache[key] = vec
     t3 = time.perf_counter()
     dim = embedder.dim
-    vectors = (
-        np.stack([cache[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, dim), np.float32)
-    )
+    vectors = np.stack([cache[k] for k in keys], dtype=np.float32) if keys else np.zeros((0, dim), np.float32)
     chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
     findex, kind = make_faiss(chunk_vectors, settings.exact_search_limit)
-    unit_index, _ = make_faiss(sentence_vectors, settings.exact_search_limit)
+    unit_index, unit_kind = make_faiss(sentence_vectors, settings.exact_search_limit)
+    kind = f"{kind}+{unit_kind}"  # chunk index + sentence-unit index
     manifest = Manifest(
         model=embedder.name,
         weights=embedder.weights,

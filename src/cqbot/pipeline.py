@@ -18,7 +18,7 @@ from cqbot.answer import Evidence, RefusalPolicy, cite, compose, rank_hits
 from cqbot.config import Settings, load_settings
 from cqbot.embedding import Embedder, load_embedder
 from cqbot.errors import QuestionError
-from cqbot.index import Index, load_index
+from cqbot.index import Index, load_index, single_threaded_search
 from cqbot.language import detect_language
 from cqbot.messages import message
 from cqbot.records import Answer, Turn
@@ -120,6 +120,7 @@ class Chatbot:
         self.embedder = embedder
         self.index = index
         self.retriever = Retriever(index, settings)
+        single_threaded_search()
         self.policy = policy or RefusalPolicy(settings.min_margin)
         self._anchors = anchor_vectors(settings, embedder)
         self.generator: Generator | None = None
