@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from cqbot import ui
+from chatserver import served
 from cqbot.config import Settings
 from cqbot.embedding import HashingEmbedder
 
@@ -41,22 +40,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium (apt-get install chromium)"
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def served(bot: Any) -> Iterator[str]:
-    app = ui.build_app(bot)
-    url = ui.launch(app, "127.0.0.1", free_port(), block=False)
-    try:
-        yield url
-    finally:
-        app.close(verbose=False)
 
 
 @pytest.fixture(scope="module")

@@ -628,25 +628,16 @@ def test_eval_both_modes_side_by_side(real_settings, llm: FakeLLM, tmp_path: Pat
 
 @pytest.mark.model
 def test_streaming_reaches_the_web_chat_piece_by_piece(llm_bot, llm: FakeLLM) -> None:  # type: ignore[no-untyped-def]
-    import socket
-
     from gradio_client import Client
 
-    from cqbot import ui
+    from chatserver import served
 
     pieces = ["Chongqing ", "is home to ", "8,753 enterprises ", "with foreign ", "investment [{n}]."]
     llm.script = lambda req: Reply(chunks=[p.format(n=passage_with(req, "8.753")) for p in pieces], gap=0.1)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = ui.build_app(llm_bot)
-    url = ui.launch(app, "127.0.0.1", port, block=False)
-    try:
+    with served(llm_bot) as url:
         job = Client(url, verbose=False).submit(EN, api_name="/chat_stream")
         outputs = list(job)
         final = job.result()
-    finally:
-        app.close()
     partials = [o["partial"] for o in outputs if "partial" in o]
     assert len(partials) >= 3 and all(b.startswith(a) for a, b in itertools.pairwise(partials))
     assert final["mode"] == "generated" and final["citations"][0]["verified"] is True

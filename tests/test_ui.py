@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chatserver import free_port, served
 from cqbot import ui
 from cqbot.config import Settings
 from cqbot.embedding import HashingEmbedder
@@ -180,23 +178,6 @@ def test_corpus_view_lists_documents_with_counts_model_and_build_time(
 
 
 # --- the real server ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def served(bot: Any) -> Iterator[str]:
-    """The chat app over `bot` on a free localhost port, in this process."""
-    app = ui.build_app(bot)
-    url = ui.launch(app, "127.0.0.1", free_port(), block=False)
-    try:
-        yield url
-    finally:
-        app.close(verbose=False)
 
 
 def dev_question(qid: str) -> dict[str, Any]:
