@@ -157,7 +157,7 @@ def test_approximate_index_past_threshold_has_high_recall() -> None:
     base /= np.linalg.norm(base, axis=1, keepdims=True)
     exact, kind_exact = make_faiss(base, exact_limit=100_000)
     approx, kind_approx = make_faiss(base, exact_limit=5_000)
-    assert kind_exact == "flat-ip" and kind_approx.startswith("ivf-flat")
+    assert kind_exact == "flat-ip" and kind_approx.startswith("ivf-sq8")
     queries = base[:200] + 0.1 * rng.normal(size=(200, 48)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     _, truth = exact.search(queries, 10)
@@ -250,7 +250,7 @@ def test_ivf_index_round_trips_through_save_and_load(
     _copy_corpus(tmp_settings)
     settings = tmp_settings.replace(exact_search_limit=10)
     report = builder.build(settings, fake_embedder)
-    assert report.index_type.startswith("ivf-flat")
+    assert report.index_type.startswith("ivf-sq8")
     index = load_index(settings.index_dir)
     assert index.manifest.index_type == report.index_type and index.faiss_index.nprobe >= 1
     query = fake_embedder.embed_queries(["Chongqing beherbergt aktuell 8.753 Unternehmen"])[0]

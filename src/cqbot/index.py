@@ -111,12 +111,15 @@ def make_faiss(vectors: np.ndarray, exact_limit: int) -> tuple[Any, str]:
         kind = "flat-ip"
     else:
         nlist = ivf_lists(n)
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        # 8-bit scalar quantisation: a quarter of the memory of float32 vectors in the lists
+        index = faiss.IndexIVFScalarQuantizer(
+            faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
         sample = min(n, IVF_TRAIN_PER_LIST * nlist)
         rows = np.random.default_rng(0).choice(n, size=sample, replace=False) if sample < n else slice(None)
         index.train(data[rows])
         index.nprobe = min(nlist, IVF_NPROBE)
-        kind = f"ivf-flat-{nlist}"
+        kind = f"ivf-sq8-{nlist}"
     if n:
         index.add(data)
     return index, kind
