@@ -76,6 +76,15 @@ def pct(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
+def build_figures(report: Any, index_dir: Path) -> dict[str, Any]:
+    """What a finished build reports, for the results table."""
+    return dict(
+        rss_build_mb=peak_rss_mb(), build_s=report.seconds, timings=report.timings,
+        documents=report.documents, chunks=report.chunks, units=report.sentences,
+        embedded=report.embedded, index_type=report.index_type, index_mb=dir_mb(index_dir),
+    )  # fmt: skip
+
+
 def dir_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
@@ -115,17 +124,7 @@ def child_build(job: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"model_load_s": time.perf_counter() - t, "rss_model_mb": peak_rss_mb()}
     log(f"build --full of {job['corpus']}")
     report = builder.build(settings, embedder, full=True)
-    out.update(
-        rss_build_mb=peak_rss_mb(),
-        build_s=report.seconds,
-        timings=report.timings,
-        documents=report.documents,
-        chunks=report.chunks,
-        units=report.sentences,
-        embedded=report.embedded,
-        index_type=report.index_type,
-        index_mb=dir_mb(Path(job["index"])),
-    )
+    out.update(build_figures(report, Path(job["index"])))
     read = read_corpus(settings.corpus_dir)
     docs = {d.id: d for d in read.documents}
     chunks = [
@@ -183,17 +182,7 @@ def child_standin(job: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"standin": True, "rss_model_mb": peak_rss_mb()}
     log(f"build --full of {job['corpus']} with stand-in vectors")
     report = builder.build(settings, embedder, full=True)
-    out.update(
-        rss_build_mb=peak_rss_mb(),
-        build_s=report.seconds,
-        timings=report.timings,
-        documents=report.documents,
-        chunks=report.chunks,
-        units=report.sentences,
-        embedded=report.embedded,
-        index_type=report.index_type,
-        index_mb=dir_mb(Path(job["index"])),
-    )
+    out.update(build_figures(report, Path(job["index"])))
     log("no-change rebuild")
     t = time.perf_counter()
     again = builder.build(settings, embedder)
