@@ -15,6 +15,7 @@ import os
 import shutil
 import struct
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -354,14 +355,16 @@ def export_onnx(folder: Path) -> Path:
         "attention_mask": {0: "batch", 1: "tokens"},
         "embedding": {0: "batch"},
     }
-    torch.onnx.export(
-        Pooled(model).eval(),
-        (ids, mask),
-        str(path),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["embedding"],
-        dynamic_axes=axes,
-        opset_version=17,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():  # the tracer's notes on shapes are not for the user
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pooled(model).eval(),
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
     return path
