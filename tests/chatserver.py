@@ -1,4 +1,4 @@
-"""A real chat server on a free localhost port, for the UI, browser and streaming tests."""
+"""Shared by the UI, browser and streaming tests: a real chat server, and a hostile document."""
 
 from __future__ import annotations
 
@@ -8,6 +8,20 @@ from contextlib import contextmanager
 from typing import Any
 
 from cqbot import ui
+
+HOSTILE = "<script>window.__pwned='script'</script> <img src=x onerror=\"window.__pwned='img'\">"
+HOSTILE_DOC = f"""---
+id: hostile-doc
+title: "Harbour <script>window.__pwned='title'</script> fees"
+lang: en
+source: "javascript:window.__pwned='link'"
+---
+Harbour fees in Port Example are reviewed every year by the port authority.
+
+The harbour fee for small boats is 42 euros per night {HOSTILE} and includes fresh water.
+
+Large ships pay according to their tonnage, as the port authority decides each spring.
+"""
 
 
 def free_port() -> int:
@@ -25,3 +39,14 @@ def served(bot: Any) -> Iterator[str]:
         yield url
     finally:
         app.close(verbose=False)
+
+
+def build_hostile_bot(settings: Any, embedder: Any) -> Any:
+    """A bot over a corpus holding only HOSTILE_DOC (script and onerror in title, source and text)."""
+    from cqbot.builder import build
+    from cqbot.index import load_index
+    from cqbot.pipeline import Chatbot
+
+    (settings.corpus_dir / "hostile.en.md").write_text(HOSTILE_DOC, encoding="utf-8")
+    build(settings, embedder)
+    return Chatbot(settings, embedder, load_index(settings.index_dir))

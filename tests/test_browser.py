@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chatserver import served
+from chatserver import build_hostile_bot, served
 from cqbot.config import Settings
 from cqbot.embedding import HashingEmbedder
 
@@ -18,20 +18,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 EVIDENCE = "8.753 Unternehmen mit ausländischen Investitionen"
-HOSTILE_DOC = """---
-id: hostile-doc
-title: "Harbour <script>window.__pwned='title'</script> fees"
-lang: en
-source: "javascript:window.__pwned='link'"
----
-Harbour fees in Port Example are reviewed every year by the port authority.
-
-The harbour fee for small boats is 42 euros per night <script>window.__pwned='script'</script> \
-<img src=x onerror="window.__pwned='img'"> and includes fresh water.
-
-Large ships pay according to their tonnage, as the port authority decides each spring.
-"""
-
 HOSTILE_QUESTION = "How much is the harbour fee for small boats? <img src=y onerror=\"window.__pwned='q'\">"
 
 pytestmark = [
@@ -135,13 +121,7 @@ def test_hostile_document_shows_as_text_and_runs_no_script(
 ) -> None:
     from playwright.sync_api import expect
 
-    from cqbot.builder import build
-    from cqbot.index import load_index
-    from cqbot.pipeline import Chatbot
-
-    (tmp_settings.corpus_dir / "hostile.en.md").write_text(HOSTILE_DOC, encoding="utf-8")
-    build(tmp_settings, fake_embedder)
-    bot = Chatbot(tmp_settings, fake_embedder, load_index(tmp_settings.index_dir))
+    bot = build_hostile_bot(tmp_settings, fake_embedder)
     histories: list[list[str]] = []
     real_ask_stream = bot.ask_stream  # the chat page streams; the /chat API uses ask
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chatserver import free_port, served
+from chatserver import HOSTILE, build_hostile_bot, free_port, served
 from cqbot import ui
 from cqbot.config import Settings
 from cqbot.embedding import HashingEmbedder
@@ -21,19 +21,6 @@ from cqbot.records import Answer, Citation, Document
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_QUESTIONS = ROOT / "eval" / "dev_questions.jsonl"
-HOSTILE = "<script>window.__pwned='script'</script> <img src=x onerror=\"window.__pwned='img'\">"
-HOSTILE_DOC = f"""---
-id: hostile-doc
-title: "Harbour <script>window.__pwned='title'</script> fees"
-lang: en
-source: "javascript:window.__pwned='link'"
----
-Harbour fees in Port Example are reviewed every year by the port authority.
-
-The harbour fee for small boats is 42 euros per night {HOSTILE} and includes fresh water.
-
-Large ships pay according to their tonnage, as the port authority decides each spring.
-"""
 HOSTILE_QUESTION = "How much is the harbour fee for small boats?"
 
 
@@ -152,16 +139,6 @@ def test_sources_panel_lists_answers_newest_first() -> None:
     old, new = make_answer("de", (cite(doc, "Alt."),)), make_answer("de", (cite(doc, "Neu."),))
     panel = ui.sources_html([old, None, new], {doc.id: doc})
     assert panel.index('id="src-2-1"') < panel.index('id="src-0-1"')
-
-
-def build_hostile_bot(settings: Settings, embedder: HashingEmbedder) -> Any:
-    from cqbot.builder import build
-    from cqbot.index import load_index
-    from cqbot.pipeline import Chatbot
-
-    (settings.corpus_dir / "hostile.en.md").write_text(HOSTILE_DOC, encoding="utf-8")
-    build(settings, embedder)
-    return Chatbot(settings, embedder, load_index(settings.index_dir))
 
 
 def test_corpus_view_lists_documents_with_counts_model_and_build_time(
