@@ -20,7 +20,7 @@ class Evidence:
 
     top: float  # best sentence score (cosine)
     background: float  # best score of the question against off-topic anchor texts
-    lexical: float  # share of question tokens found in the best sentence
+    lexical: float  # BM25 score of the best sentence's chunk relative to the best chunk (for calibration)
     year_missing: bool  # the question names a year that the best sentence does not
     term_missing: bool = False  # an acronym of the question (GDP, FDI) is nowhere in the cited document
 
