@@ -50,14 +50,20 @@ def test_e5_prefixes_are_applied_by_the_embedder(real_embedder) -> None:  # type
 
 
 @pytest.mark.model
-def test_onnx_export_keeps_weights_in_a_mapped_file_beside_the_graph(real_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_onnx_export_keeps_weights_in_mapped_files_beside_the_graph(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    from cqbot.arrays import RowFile
+    from cqbot.provision import ONNX_OLD, WORDS_FILE
+
     assert isinstance(load_embedder(load_settings(env={}), fast=True), OnnxEmbedder)
-    folder, _weights = resolve_model(load_settings(env={}))
-    graph = Path(folder) / ONNX_FILE
-    data = graph.with_name(graph.name + ".data")
-    # the graph alone is small; the weights (~470 MB) are in the file ONNX Runtime memory-maps
-    assert graph.stat().st_size < 5 * 2**20 and data.stat().st_size > 400 * 2**20
+    folder = Path(resolve_model(load_settings(env={}))[0])
+    graph = folder / ONNX_FILE
+    # the graph alone is small; the encoder weights and the word table are files the bot maps
+    assert graph.stat().st_size < 5 * 2**20
+    assert graph.with_name(graph.name + ".data").stat().st_size > 50 * 2**20
+    words = RowFile(folder / WORDS_FILE)
+    assert words.shape[0] >= 250_002 and words.shape[1] == 384 and words.dtype == np.float32
     assert not [p.name for p in graph.parent.iterdir() if p.name.startswith(".export-")]
+    assert not [old for old in ONNX_OLD if (folder / old).exists()]
 
 
 @pytest.mark.model

@@ -107,9 +107,10 @@ def _vector_cache(previous: Index | None) -> dict[bytes, np.ndarray]:
     if previous is None:
         return {}
     cache: dict[bytes, np.ndarray] = {}
-    for row, chunk in enumerate(previous.chunks):
-        cache[text_key(chunk.text)] = previous.chunk_vectors[row]
-    for (row, start, end), vec in zip(previous.sentence_spans, previous.sentence_vectors, strict=True):
+    for chunk, vec in zip(previous.chunks, previous.chunk_vectors.read_all(), strict=True):
+        cache[text_key(chunk.text)] = vec
+    sentence_vectors = previous.sentence_vectors.read_all()
+    for (row, start, end), vec in zip(previous.sentence_spans, sentence_vectors, strict=True):
         chunk = previous.chunks[int(row)]
         doc = previous.documents[chunk.doc_id]
         cache[text_key(unit_text(doc, int(start), int(end)))] = vec

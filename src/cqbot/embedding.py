@@ -156,7 +156,8 @@ class OnnxEmbedder:
     def __init__(self, location: Path, name: str, weights: str, batch_size: int = 32) -> None:
         import onnxruntime as ort
 
-        from cqbot.provision import ONNX_FILE
+        from cqbot.arrays import RowFile
+        from cqbot.provision import ONNX_FILE, WORDS_FILE
         from cqbot.tokenizer import SPM_FILE, SpmTokenizer
 
         options = ort.SessionOptions()
@@ -169,6 +170,10 @@ class OnnxEmbedder:
         except Exception as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ModelError(f"cannot load {location / ONNX_FILE}: {reason}; run: cqbot provision") from exc
+        try:
+            self._words = RowFile(location / WORDS_FILE)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load {location / WORDS_FILE}: {exc}; run: cqbot provision") from exc
         self._tokenizer = SpmTokenizer(location / SPM_FILE)
         self.name = name
         self.weights = weights
@@ -179,7 +184,8 @@ class OnnxEmbedder:
         out = []
         for i in range(0, len(texts), self._batch_size):
             ids, mask = self._tokenizer.batch(texts[i : i + self._batch_size])
-            out.append(self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+            feed = {"inputs_embeds": self._words.rows(ids), "attention_mask": mask}
+            out.append(self._session.run(None, feed)[0])
         if not out:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
@@ -194,10 +200,10 @@ class OnnxEmbedder:
 def load_embedder(settings: Settings, *, fast: bool = False) -> Embedder:
     """The configured model. `fast`: prefer the ONNX export of the provisioned model (for answering)."""
     if fast and settings.model == DEFAULT_MODEL:
-        from cqbot.provision import ONNX_FILE
+        from cqbot.provision import ONNX_FILE, WORDS_FILE
         from cqbot.tokenizer import SPM_FILE
 
         location, weights = resolve_model(settings)
-        if (Path(location) / ONNX_FILE).exists() and (Path(location) / SPM_FILE).exists():
+        if all((Path(location) / name).exists() for name in (ONNX_FILE, WORDS_FILE, SPM_FILE)):
             return OnnxEmbedder(Path(location), settings.model, weights, settings.batch_size)
     return SentenceTransformerEmbedder(settings)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cqbot.arrays import RowFile
 from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from cqbot.records import Chunk, Document
 
@@ -63,15 +64,15 @@ class Manifest:
 
 @dataclass
 class Index:
-    """Everything retrieval needs, loaded in memory (vectors memory-mapped)."""
+    """Everything retrieval needs: tables in memory, vectors read from disk by row, FAISS indexes."""
 
     manifest: Manifest
     documents: dict[str, Document]
     chunks: list[Chunk]
-    chunk_vectors: np.ndarray
+    chunk_vectors: RowFile
     sentence_spans: np.ndarray  # (n, 3) int64: chunk row, start, end
     sentence_align: np.ndarray  # (n,) int64: row of the aligned original sentence, -1 if none
-    sentence_vectors: np.ndarray
+    sentence_vectors: RowFile
     faiss_index: Any
     unit_index: Any
     directory: Path
@@ -296,10 +297,10 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
         ]
         with open(directory / f"chunks-{gen}.jsonl", encoding="utf-8") as fh:
             chunks = [_chunk_from_json(json.loads(line)) for line in fh if line.strip()]
-        chunk_vectors = np.load(directory / f"chunkvecs-{gen}.npy", mmap_mode="r")
+        chunk_vectors = RowFile(directory / f"chunkvecs-{gen}.npy")
         spans = np.load(directory / f"sentspans-{gen}.npy")
         aligned = np.load(directory / f"sentalign-{gen}.npy")
-        sent_vectors = np.load(directory / f"sentvecs-{gen}.npy", mmap_mode="r")
+        sent_vectors = RowFile(directory / f"sentvecs-{gen}.npy")
         findex = _read_faiss(faiss, directory / f"vectors-{gen}.faiss")
         uindex = _read_faiss(faiss, directory / f"units-{gen}.faiss")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:

@@ -231,7 +231,7 @@ def complete_query_path(folder: Path, weights: Path | None = None) -> None:
         tmp = folder / f".{SPM_FILE}.tmp-{os.getpid()}"
         tmp.write_bytes(spm_model(m.pieces, m.scores, m.special))
         os.replace(tmp, folder / SPM_FILE)
-    if not (folder / ONNX_FILE).exists():
+    if not ((folder / ONNX_FILE).exists() and (folder / WORDS_FILE).exists()):
         export_onnx(folder)
 
 
@@ -259,15 +259,17 @@ def _st_modules() -> Any:
         return importlib.import_module("sentence_transformers.models")
 
 
-# The graph, with its weights beside it in ONNX_FILE + ".data": ONNX Runtime memory-maps that file, so a
-# loaded bot holds the 384 MB word-embedding table as shared, reclaimable page cache (touched rows
-# only) instead of a private copy. Measured: private memory of a loaded encoder 531 MB -> 107 MB.
-ONNX_FILE = "onnx/cqbot-encoder-v2.onnx"
-ONNX_OLD = ("onnx/cqbot-encoder.onnx",)  # earlier exports, removed when the current one is written
+# The question path reads the 250k x 384 word-embedding table (384 MB) itself, from a memory-mapped
+# .npy, only the rows of a question's tokens; the ONNX graph takes those vectors (`inputs_embeds`) and
+# keeps the rest of the weights (86 MB) beside it in ONNX_FILE + ".data", which ONNX Runtime maps too.
+# Measured: RSS of a loaded encoder + tokenizer 800 MB -> 225 MB after 50 questions (benchmarks/RESULTS.md).
+ONNX_FILE = "onnx/cqbot-encoder-v3.onnx"
+WORDS_FILE = "onnx/cqbot-word-embeddings.npy"
+ONNX_OLD = ("onnx/cqbot-encoder.onnx", "onnx/cqbot-encoder-v2.onnx", "onnx/cqbot-encoder-v2.onnx.data")
 
 
 def export_onnx(folder: Path) -> Path:
-    """Export encoder + mean pooling + normalisation of a provisioned folder to ONNX.
+    """Export encoder + mean pooling + normalisation of a provisioned folder to ONNX (+ the word table).
 
     ONNX Runtime then embeds questions with the same vectors (cosine 1.0 to float precision) without
     importing torch, transformers or sentence-transformers, which is most of a cold start.
@@ -282,19 +284,21 @@ def export_onnx(folder: Path) -> Path:
             super().__init__()
             self.encoder = encoder
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        def forward(self, inputs_embeds: Any, attention_mask: Any) -> Any:
+            out = self.encoder(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+            hidden = out.last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, dim=-1)
 
-    ids = torch.tensor([[0, 35378, 12, 2], [0, 35378, 2, 1]])
+    words = model.get_input_embeddings().weight.detach()
+    embeds = words[torch.tensor([[0, 35378, 12, 2], [0, 35378, 2, 1]])]
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
     path = folder / ONNX_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=path.parent))
     axes = {
-        "input_ids": {0: "batch", 1: "tokens"},
+        "inputs_embeds": {0: "batch", 1: "tokens"},
         "attention_mask": {0: "batch", 1: "tokens"},
         "embedding": {0: "batch"},
     }
@@ -303,16 +307,18 @@ def export_onnx(folder: Path) -> Path:
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 Pooled(model).eval(),
-                (ids, mask),
+                (embeds, mask),
                 str(staging / "traced.onnx"),
-                input_names=["input_ids", "attention_mask"],
+                input_names=["inputs_embeds", "attention_mask"],
                 output_names=["embedding"],
                 dynamic_axes=axes,
                 opset_version=17,
                 dynamo=False,
             )
         _split_weights(staging / "traced.onnx", staging / path.name)
+        np.save(staging / "words.npy", words.numpy().astype(np.float32))
         # the weights first, the graph last: the graph's presence says the export is complete
+        os.replace(staging / "words.npy", folder / WORDS_FILE)
         os.replace(staging / (path.name + ".data"), path.with_name(path.name + ".data"))
         os.replace(staging / path.name, path)
     finally:

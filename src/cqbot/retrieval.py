@@ -162,7 +162,7 @@ class Retriever:
         ]
 
     def _dense_of(self, row: int, qvec: np.ndarray) -> float:
-        return float(np.asarray(self.index.chunk_vectors[row]) @ qvec)
+        return float(self.index.chunk_vectors.rows(row) @ qvec)
 
     def row_of(self, chunk: Chunk) -> int:
         return self._row_by_id()[chunk.id]
@@ -186,7 +186,7 @@ class Retriever:
         score_of = {int(u): float(sc) for u, sc in zip(units, scores, strict=True)}
         extra = [u for p in passages for u in self._sentences_of[self.row_of(p.chunk)] if u not in score_of]
         if extra:
-            for u, sc in zip(extra, np.asarray(idx.sentence_vectors[extra]) @ qvec, strict=True):
+            for u, sc in zip(extra, idx.sentence_vectors.rows(extra) @ qvec, strict=True):
                 score_of[u] = float(sc)
         years = years_in(question)
         hits: dict[tuple[str, int, int], SentenceHit] = {}
