@@ -95,3 +95,13 @@ def test_build_check_and_incremental_rebuild(real_settings: Settings, tmp_path: 
     assert "warning: skipped broken.pdf" in built.stderr and "1 file(s) skipped" in built.stdout
     assert "embedded 2," in built.stdout  # the new chunk and its one sentence, nothing else
     assert cqbot(*args, "build", "--check").returncode == 0
+    # an up-to-date build answers from the manifest without loading the model (or torch)
+    code = (
+        "import sys; from cqbot.cli import cli; cli.main(sys.argv[1:], standalone_mode=False); "
+        "print('torch loaded' if 'torch' in sys.modules else 'torch not loaded')"
+    )
+    again = subprocess.run(
+        [sys.executable, "-c", code, *args, "build", "-q"], capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    assert "(up to date)" in again.stdout and "torch not loaded" in again.stdout

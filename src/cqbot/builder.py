@@ -180,7 +180,9 @@ def build(
     staleness: Staleness | None = None
     if not full:
         try:
-            previous = load_index(settings.index_dir, model=embedder.name, dim=embedder.dim)
+            # no dim check: the same model and weights give the same dimension, and asking for it
+            # would load a lazy embedder that an up-to-date build never needs
+            previous = load_index(settings.index_dir, model=embedder.name)
             staleness = _compare(previous.manifest, hashes, settings, embedder.name, embedder.weights)
         except CqbotError:
             previous = None

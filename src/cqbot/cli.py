@@ -99,7 +99,7 @@ def build(ctx: click.Context, full: bool, check: bool, quiet: bool) -> None:
             sys.exit(1)
         click.echo("index is up to date")
         return
-    embedder = load_embedder(settings)
+    embedder = load_embedder(settings, lazy=True)
     result = builder.build(
         settings,
         embedder,

@@ -24,7 +24,9 @@ class Embedder(Protocol):
 
     name: str
     weights: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
 
@@ -61,6 +63,12 @@ def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, s
     return str(target), provenance_of(target)
 
 
+def quiet_hub() -> None:
+    """Before transformers is imported: no "Loading weights" bar for a local model, no tokenizer forks."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 def _e5_prompts(name: str) -> tuple[str, str]:
     if re.search(r"e5", name, re.IGNORECASE):
         return "query: ", "passage: "
@@ -72,7 +80,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, settings: Settings) -> None:
         location, weights = resolve_model(settings)
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        quiet_hub()
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -119,6 +127,31 @@ class SentenceTransformerEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._query_prompt, False)
+
+
+class LazyEmbedder:
+    """The configured sentence-transformers model, loaded on first use: an up-to-date build skips it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._model: SentenceTransformerEmbedder | None = None
+        self.name = settings.model
+        self.weights = resolve_model(settings)[1]
+
+    def _loaded(self) -> SentenceTransformerEmbedder:
+        if self._model is None:
+            self._model = SentenceTransformerEmbedder(self._settings)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return self._loaded().dim
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return self._loaded().embed_passages(texts, progress=progress)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._loaded().embed_queries(texts)
 
 
 class HashingEmbedder:
@@ -197,8 +230,11 @@ class OnnxEmbedder:
         return self._encode(["query: " + t for t in texts])
 
 
-def load_embedder(settings: Settings, *, fast: bool = False) -> Embedder:
-    """The configured model. `fast`: prefer the ONNX export of the provisioned model (for answering)."""
+def load_embedder(settings: Settings, *, fast: bool = False, lazy: bool = False) -> Embedder:
+    """The configured model. `fast`: prefer the ONNX export of the provisioned model (for answering);
+    `lazy`: load it only when something is embedded (for building)."""
+    if lazy:
+        return LazyEmbedder(settings)
     if fast and settings.model == DEFAULT_MODEL:
         from cqbot.provision import ONNX_FILE, WORDS_FILE
         from cqbot.tokenizer import SPM_FILE

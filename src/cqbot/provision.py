@@ -153,6 +153,9 @@ def _state_dict(m: E5S1) -> dict[str, np.ndarray]:
 
 def provision_e5_small(target: Path, weights: Path | None = None) -> Path:
     """Build the sentence-transformers folder at `target` (atomically) and return it."""
+    from cqbot.embedding import quiet_hub
+
+    quiet_hub()
     import torch
     import transformers
     from sentence_transformers import SentenceTransformer
@@ -274,6 +277,9 @@ def export_onnx(folder: Path) -> Path:
     ONNX Runtime then embeds questions with the same vectors (cosine 1.0 to float precision) without
     importing torch, transformers or sentence-transformers, which is most of a cold start.
     """
+    from cqbot.embedding import quiet_hub
+
+    quiet_hub()
     import torch
     import transformers
 
