@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chatserver import HOSTILE, build_hostile_bot, free_port, served
-from cqbot import ui
+from cqbot import render
 from cqbot.config import Settings
 from cqbot.embedding import HashingEmbedder
 from cqbot.records import Answer, Citation, Document
@@ -55,10 +55,10 @@ def visible_text(fragment: str) -> str:
 
 def test_passage_highlights_the_quote_inside_its_own_paragraph() -> None:
     text = "Erster Absatz.\n\nVorher. Das Zitat steht hier. Nachher.\n\nDritter Absatz."
-    before, quote, after = ui.passage(text, text.index("Das"), text.index(" Nachher"))
+    before, quote, after = render.passage(text, text.index("Das"), text.index(" Nachher"))
     assert (before, quote, after) == ("Vorher. ", "Das Zitat steht hier.", " Nachher.")
     doc = make_doc(text)
-    html_ = ui.citation_html(cite(doc, "Das Zitat steht hier."), 0, "de", {doc.id: doc})
+    html_ = render.citation_html(cite(doc, "Das Zitat steht hier."), 0, "de", {doc.id: doc})
     assert "<mark>Das Zitat steht hier.</mark>" in html_
     assert "Vorher. <mark>" in html_ and "Erster" not in html_ and "Dritter" not in html_
 
@@ -66,12 +66,12 @@ def test_passage_highlights_the_quote_inside_its_own_paragraph() -> None:
 def test_long_paragraphs_are_cut_around_the_quote() -> None:
     words = " ".join(f"wort{i}" for i in range(400))
     text = f"{words} Das Zitat. {words}"
-    before, quote, after = ui.passage(text, text.index("Das"), text.index("Das") + len("Das Zitat."))
+    before, quote, after = render.passage(text, text.index("Das"), text.index("Das") + len("Das Zitat."))
     assert quote == "Das Zitat."
     assert before.startswith("…") and after.endswith("…")
-    assert len(before) + len(quote) + len(after) <= ui.PASSAGE_CHARS + 2
+    assert len(before) + len(quote) + len(after) <= render.PASSAGE_CHARS + 2
     assert abs(len(before) - len(after)) < 60  # the quote sits in the middle
-    short = ui.passage("Kurz. Das Zitat. Ende.", 6, 16)
+    short = render.passage("Kurz. Das Zitat. Ende.", 6, 16)
     assert short == ("Kurz. ", "Das Zitat.", " Ende.")
 
 
@@ -81,40 +81,40 @@ def test_hostile_text_from_documents_and_questions_is_escaped() -> None:
     c = cite(doc, f"The fee is 42 euros {HOSTILE} per night.", translation=f"Die Gebühr {HOSTILE}")
     answer = Answer(f"Fee? {HOSTILE}", "en", True, f"“{c.quote}” [1]", (c,), 1.0, notice=HOSTILE)
     rendered = [
-        ui.answer_html(answer, 0),
-        ui.sources_html([answer], {doc.id: doc}),
-        ui.answer_html(make_answer("en", (), text=HOSTILE, answered=False), 1),
+        render.answer_html(answer, 0),
+        render.sources_html([answer], {doc.id: doc}),
+        render.answer_html(make_answer("en", (), text=HOSTILE, answered=False), 1),
     ]
     for fragment in rendered:
         assert "<script" not in fragment and "<img" not in fragment
         assert "javascript:" not in fragment  # the hostile source never becomes a link
     assert "&lt;script&gt;" in rendered[0] and "&lt;img src=x onerror=" in rendered[1]
     assert HOSTILE in visible_text(rendered[1])  # shown as text, with the question and translation
-    assert ui.safe_url("javascript:alert(1)") is None and ui.safe_url('https://x.org/"><b>') is None
-    assert ui.safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
+    assert render.safe_url("javascript:alert(1)") is None and render.safe_url('https://x.org/"><b>') is None
+    assert render.safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
 
 
 def test_markers_and_source_items_link_to_their_passages() -> None:
     doc = make_doc("Satz eins. Satz zwei.\n\nSatz drei.")
     cites = (cite(doc, "Satz eins.", 1, page=3), cite(doc, "Satz drei.", 2))
     answer = make_answer("de", cites, text="Laut den Dokumenten: „Satz eins.“ [1] „Satz drei.“ [2] [7]")
-    chat = ui.answer_html(answer, 4)
+    chat = render.answer_html(answer, 4)
     assert chat.count('href="#src-4-1"') == 2 and chat.count('href="#src-4-2"') == 2
     assert "[7]" in chat and "#src-4-7" not in chat  # only real citation numbers become links
-    panel = ui.sources_html([None, None, None, None, answer], {doc.id: doc})
+    panel = render.sources_html([None, None, None, None, answer], {doc.id: doc})
     assert 'id="src-4-1"' in panel and 'id="src-4-2"' in panel
     assert 'href="https://example.org/a"' in panel and 'target="_blank"' in panel
 
 
 def test_refusals_look_different_from_answers() -> None:
     doc = make_doc("Ein Satz.")
-    answered = ui.answer_html(make_answer("de", (cite(doc, "Ein Satz."),)), 0)
-    refused = ui.answer_html(
+    answered = render.answer_html(make_answer("de", (cite(doc, "Ein Satz."),)), 0)
+    refused = render.answer_html(
         make_answer("de", (), text="Die Dokumente beantworten diese Frage nicht.", answered=False), 1
     )
     assert "cq-refusal" in refused and "cq-refusal" not in answered
     assert "cq-srclist" in answered and "cq-srclist" not in refused and "cq-icon" in refused
-    assert "cq-empty" in ui.sources_html([None], {})  # a refusal adds no passages
+    assert "cq-empty" in render.sources_html([None], {})  # a refusal adds no passages
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_refusals_look_different_from_answers() -> None:
 def test_labels_follow_the_language_of_the_answer(lang: str, labels: list[str]) -> None:
     doc = make_doc("Ein Satz.")
     answer = make_answer(lang, (cite(doc, "Ein Satz.", page=3, translation="A sentence."),))
-    shown = ui.answer_html(answer, 0) + ui.sources_html([answer], {doc.id: doc})
+    shown = render.answer_html(answer, 0) + render.sources_html([answer], {doc.id: doc})
     for label in labels:
         assert label in shown, label
 
@@ -137,7 +137,7 @@ def test_labels_follow_the_language_of_the_answer(lang: str, labels: list[str]) 
 def test_sources_panel_lists_answers_newest_first() -> None:
     doc = make_doc("Alt. Neu.")
     old, new = make_answer("de", (cite(doc, "Alt."),)), make_answer("de", (cite(doc, "Neu."),))
-    panel = ui.sources_html([old, None, new], {doc.id: doc})
+    panel = render.sources_html([old, None, new], {doc.id: doc})
     assert panel.index('id="src-2-1"') < panel.index('id="src-0-1"')
 
 
@@ -145,7 +145,7 @@ def test_corpus_view_lists_documents_with_counts_model_and_build_time(
     tmp_settings: Settings, fake_embedder: HashingEmbedder
 ) -> None:
     bot = build_hostile_bot(tmp_settings, fake_embedder)
-    about = ui.corpus_html(bot)
+    about = render.corpus_html(bot.index)
     assert "<script" not in about and "Harbour &lt;script&gt;" in about
     assert "<code>hostile-doc</code>" in about and "<td>en</td>" in about
     chunks = sum(1 for c in bot.index.chunks if c.doc_id == "hostile-doc")
