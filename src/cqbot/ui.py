@@ -1,4 +1,4 @@
-"""Gradio chat app over one loaded Chatbot: the Blocks layout, the chat handlers and the /chat APIs (HTML in render.py)."""
+"""Gradio chat app over one loaded Chatbot: page layout, chat handlers, /chat APIs (the HTML is render.py)."""
 
 from __future__ import annotations
 
