@@ -27,6 +27,7 @@ from cqbot.chunking import chunk_document
 from cqbot.config import load_settings
 from cqbot.corpus import read_corpus
 from cqbot.embedding import load_embedder
+from cqbot.goldset import load_questions
 from cqbot.index import load_index
 from cqbot.pipeline import Chatbot
 
@@ -38,7 +39,7 @@ def rss_mb() -> float:
 
 
 def quality(bot: Chatbot, questions_path: Path) -> dict[str, float | None]:
-    questions, _ = evaluation.load_questions(questions_path)
+    questions, _ = load_questions(questions_path)
     records = evaluation.run(bot.ask, questions, 3)
     return evaluation.metrics(records)["overall"]
 

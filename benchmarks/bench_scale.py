@@ -110,11 +110,12 @@ def fmt_size(n: int) -> str:
 
 def child_build(job: dict[str, Any]) -> dict[str, Any]:
     """build --full, raw encode of the same texts, no-change rebuild; saves real vectors for later."""
-    from cqbot import builder, evaluation
+    from cqbot import builder
     from cqbot.chunking import chunk_document
     from cqbot.config import load_settings
     from cqbot.corpus import read_corpus
     from cqbot.embedding import load_embedder
+    from cqbot.goldset import load_questions
     from cqbot.index import load_index
 
     settings = load_settings(env={}, corpus_dir=Path(job["corpus"]), index_dir=Path(job["index"]))
@@ -147,7 +148,7 @@ def child_build(job: dict[str, Any]) -> dict[str, Any]:
         index = load_index(settings.index_dir)
         vectors = np.concatenate([index.chunk_vectors, index.sentence_vectors]).astype(np.float32)
         np.save(job["save_vectors"], vectors)
-        questions = [q.question for path in (LATENCY_SET, DEV) for q in evaluation.load_questions(path)[0]]
+        questions = [q.question for path in (LATENCY_SET, DEV) for q in load_questions(path)[0]]
         np.save(job["save_queries"], embedder.embed_queries(questions))
     return out
 
@@ -202,10 +203,11 @@ def child_bot(job: dict[str, Any]) -> dict[str, Any]:
 
     from cqbot import evaluation
     from cqbot.config import load_settings
+    from cqbot.goldset import load_questions
     from cqbot.pipeline import Chatbot
 
     settings = load_settings(env={}, corpus_dir=Path(job["corpus"]), index_dir=Path(job["index"]))
-    latency_qs = [q.question for q in evaluation.load_questions(LATENCY_SET)[0]][: job["n_latency"]]
+    latency_qs = [q.question for q in load_questions(LATENCY_SET)[0]][: job["n_latency"]]
     t = time.perf_counter()
     bot = Chatbot.from_settings(settings)
     out: dict[str, Any] = {"bot_load_s": time.perf_counter() - t}
@@ -223,7 +225,7 @@ def child_bot(job: dict[str, Any]) -> dict[str, Any]:
         times.append((time.perf_counter() - t) * 1000)
     out.update(p50_ms=pct(times, 50), p95_ms=pct(times, 95), n_latency=len(times))
     # warm memory: after every question of both sets (and the latency passes above)
-    warm = [q.question for path in (LATENCY_SET, DEV) for q in evaluation.load_questions(path)[0]]
+    warm = [q.question for path in (LATENCY_SET, DEV) for q in load_questions(path)[0]]
     for q in warm:
         bot.ask(q)
     out.update(
@@ -247,7 +249,7 @@ def child_bot(job: dict[str, Any]) -> dict[str, Any]:
             stages[name].append(dt * 1000)
     out["stages_ms"] = {name: statistics.median(v) for name, v in stages.items()}
     if job.get("quality", True):
-        questions, _ = evaluation.load_questions(DEV)
+        questions, _ = load_questions(DEV)
         records = evaluation.run(bot.ask, questions, 3)
         overall = evaluation.metrics(records)["overall"]
         out.update({key: overall.get(key) for key in ("cite@1", "cite@k", "mrr", "answer_match")})

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from cqbot import evaluation as ev
 from cqbot.cli import cli
 from cqbot.config import Settings
+from cqbot.goldset import load_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "dev_questions.jsonl"
@@ -129,7 +130,7 @@ def test_results_hold_answers_and_verdicts(dev_run: dict[str, Any]) -> None:
     lines = (dev_run["out"] / "results.jsonl").read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["id"] for r in records] == list(PICK)
-    gold = {q.id: q for q in ev.load_questions(dev_run["questions"])[0]}
+    gold = {q.id: q for q in load_questions(dev_run["questions"])[0]}
     for r in records:
         assert {"question", "language", "answered", "answer", "citations", "latency_ms", "mode"} <= set(r)
         assert set(ev.VERDICTS) <= set(r)

@@ -11,18 +11,19 @@ import pytest
 
 from cqbot import evaluation as ev
 from cqbot.errors import EvalInputError, QuestionError
+from cqbot.goldset import Question, load_questions
 from cqbot.records import Answer, Citation
 from cqbot.report import headline, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def q(**kw: Any) -> ev.Question:
+def q(**kw: Any) -> Question:
     kw.setdefault("id", "q1")
     kw.setdefault("question", "How many?")
     for key in ("evidence", "answers"):
         kw[key] = tuple(kw.get(key, ()))
-    return ev.Question(**kw)
+    return Question(**kw)
 
 
 def result(quotes: list[str] = [], answered: bool = True, answer: str = "", language: str = "en", **kw: Any):  # noqa: B006
@@ -30,7 +31,7 @@ def result(quotes: list[str] = [], answered: bool = True, answer: str = "", lang
     return {"answered": answered, "answer": answer, "language": language, "citations": cites, **kw}
 
 
-def rec(question: ev.Question, res: dict[str, Any], k: int = 3) -> dict[str, Any]:
+def rec(question: Question, res: dict[str, Any], k: int = 3) -> dict[str, Any]:
     return ev.record(question, res, k)
 
 
@@ -168,7 +169,7 @@ def test_empty_sets_are_null_not_zero() -> None:
 def test_duplicate_evidence_counts_once(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text(json.dumps({"id": "a", "question": "?", "evidence": ["x  y", "x y", "z"]}) + "\n")
-    (question,), _ = ev.load_questions(path)
+    (question,), _ = load_questions(path)
     assert question.evidence == ("x  y", "z")
     assert ev.score(question, result(["x y z"]), k=1)["cite_at_1"] is True
 
@@ -230,9 +231,9 @@ def test_headline_names_k() -> None:
 
 def test_shipped_question_files_load_cleanly() -> None:
     for name in ("dev_questions.jsonl", "questions.jsonl"):
-        questions, problems = ev.load_questions(ROOT / "eval" / name)
+        questions, problems = load_questions(ROOT / "eval" / name)
         assert questions and problems == []
-    dev, _ = ev.load_questions(ROOT / "eval" / "dev_questions.jsonl")
+    dev, _ = load_questions(ROOT / "eval" / "dev_questions.jsonl")
     assert any(not x.answerable for x in dev) and dev[0].lang == "de"
 
 
@@ -257,7 +258,7 @@ def test_bad_jsonl_lines_are_skipped_with_line_numbers(tmp_path: Path) -> None:
         '{"id": 7, "question": "x"}',
         '{"id": "g", "question": "also fine", "lang": "ZH", "answerable": null}',
     )
-    questions, problems = ev.load_questions(path)
+    questions, problems = load_questions(path)
     assert [x.id for x in questions] == ["a", "g"]
     assert questions[1].lang == "zh" and questions[1].answerable is True
     assert [p.line for p in problems] == [3, 4, 5, 6, 7, 8, 9, 10, 11]
@@ -276,24 +277,24 @@ def test_bad_jsonl_lines_are_skipped_with_line_numbers(tmp_path: Path) -> None:
 def test_strict_stops_at_the_first_bad_line(tmp_path: Path) -> None:
     path = write(tmp_path / "q.jsonl", '{"id": "a", "question": "x"}', "{bad", '{"id": "b"}')
     with pytest.raises(EvalInputError, match=r"q\.jsonl:2: not valid JSON") as info:
-        ev.load_questions(path, strict=True)
+        load_questions(path, strict=True)
     assert info.value.exit_code == 2
 
 
 def test_missing_file_unknown_extension_and_encoding(tmp_path: Path) -> None:
     with pytest.raises(EvalInputError, match="does not exist"):
-        ev.load_questions(tmp_path / "nope.jsonl")
+        load_questions(tmp_path / "nope.jsonl")
     with pytest.raises(EvalInputError, match="is not a file"):
-        ev.load_questions(tmp_path)
+        load_questions(tmp_path)
     with pytest.raises(EvalInputError, match=r"unknown extension '\.txt'"):
-        ev.load_questions(write(tmp_path / "q.txt", "x"))
+        load_questions(write(tmp_path / "q.txt", "x"))
     (tmp_path / "latin.jsonl").write_bytes('{"id": "ä"}'.encode("latin-1"))
     with pytest.raises(EvalInputError, match="not UTF-8"):
-        ev.load_questions(tmp_path / "latin.jsonl")
+        load_questions(tmp_path / "latin.jsonl")
 
 
 def test_empty_file_gives_no_questions(tmp_path: Path) -> None:
-    assert ev.load_questions(write(tmp_path / "q.jsonl", "")) == ([], [])
+    assert load_questions(write(tmp_path / "q.jsonl", "")) == ([], [])
 
 
 def test_csv_with_lists_flags_and_bom(tmp_path: Path) -> None:
@@ -309,7 +310,7 @@ def test_csv_with_lists_flags_and_bom(tmp_path: Path) -> None:
         "z1,Short row\n",
         encoding="utf-8",
     )
-    questions, problems = ev.load_questions(path)
+    questions, problems = load_questions(path)
     assert [x.id for x in questions] == ["d1", "n1", "m1", "z1"]
     d1, n1, m1, z1 = questions
     assert d1.evidence == ("8.753 Unternehmen",) and d1.answers == ("8.753", "8753") and d1.answerable
@@ -325,13 +326,13 @@ def test_csv_with_lists_flags_and_bom(tmp_path: Path) -> None:
 
 def test_csv_without_required_columns_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(EvalInputError, match="must name the columns id and question"):
-        ev.load_questions(write(tmp_path / "q.csv", "name,text", "a,b"))
+        load_questions(write(tmp_path / "q.csv", "name,text", "a,b"))
 
 
 def test_csv_strict(tmp_path: Path) -> None:
     path = write(tmp_path / "q.csv", "id,question,answerable", "a,x,true", "b,y,perhaps")
     with pytest.raises(EvalInputError, match=r"q\.csv:3: 'answerable'"):
-        ev.load_questions(path, strict=True)
+        load_questions(path, strict=True)
 
 
 # ---- run and report --------------------------------------------------------------------------------

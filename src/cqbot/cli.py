@@ -218,6 +218,7 @@ def eval_command(
 
     from cqbot import __version__, evaluation
     from cqbot.errors import ConfigError, EvalInputError
+    from cqbot.goldset import load_questions
     from cqbot.pipeline import Chatbot
     from cqbot.report import headline, write_report
 
@@ -225,7 +226,7 @@ def eval_command(
         parsed = [evaluation.parse_bar(b) for b in bars]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--fail-under'") from None
-    qs, problems = evaluation.load_questions(questions, strict=strict)
+    qs, problems = load_questions(questions, strict=strict)
     for problem in problems:
         click.echo(f"warning: {problem}; line skipped", err=True)
     if not qs:
