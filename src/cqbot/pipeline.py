@@ -16,6 +16,7 @@ import numpy as np
 
 from cqbot.answer import Evidence, RefusalPolicy, cite, compose, rank_hits
 from cqbot.config import Settings, load_settings
+from cqbot.constraints import acronyms, asks_quantity, has_quantity
 from cqbot.embedding import Embedder, load_embedder
 from cqbot.errors import QuestionError
 from cqbot.index import Index, load_index, single_threaded_search
@@ -41,16 +42,6 @@ _FOLLOW_UP = re.compile(
     r"|\b(them|they|those|these|it|its|sie|diese|davon|ils|elles|ellos|ellas|они|их|他们|它们|其中|その)\b",
     re.IGNORECASE,
 )
-
-
-_ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])")
-
-
-def acronyms(question: str) -> set[str]:
-    """Upper-case abbreviations the question asks about (GDP, FDI); none in an all-caps question."""
-    if not re.search(r"[a-z]", question) and not re.search(r"[^\x00-\x7f]", question):
-        return set()
-    return set(_ACRONYM.findall(question))
 
 
 def clean_question(raw: object) -> tuple[str, bool]:
@@ -216,9 +207,16 @@ class Chatbot:
             return Evidence(0.0, 1.0, 0.0, False)
         best = hits[0]
         background = float(np.max(self._anchors @ qvec)) if len(self._anchors) else 0.0
-        doc_id = self.index.chunks[best.chunk_row].doc_id
-        missing = any(term not in self._texts_of(doc_id) for term in acronyms(question))
-        return Evidence(best.score, background, best.lexical, best.year < 0, missing)
+        doc = self.index.documents[self.index.chunks[best.chunk_row].doc_id]
+        missing = any(term not in self._texts_of(doc.id) for term in acronyms(question))
+        no_quantity = asks_quantity(question) and not any(
+            has_quantity(text)
+            for text in (
+                doc.text[best.start : best.end],
+                *self.retriever.translations(doc.id, best.start, best.end).values(),
+            )
+        )
+        return Evidence(best.score, background, best.lexical, best.year < 0, missing, no_quantity)
 
     def _texts_of(self, doc_id: str) -> str:
         """A document's text with its translations' (an acronym may appear in either)."""

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from cqbot.config import Settings
+from cqbot.constraints import years_in
 from cqbot.index import Index
 from cqbot.records import Chunk, Passage
 
@@ -43,12 +44,7 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 UNIT_K = 50
-
-
-def years_in(text: str) -> set[str]:
-    return set(_YEAR.findall(text))
 
 
 def build_lexical(chunks: Sequence[Chunk]) -> Any:
@@ -117,6 +113,10 @@ class Retriever:
             if end - start > len(current):
                 table[key][doc.lang] = doc.text[start:end]
         return table
+
+    def translations(self, doc_id: str, start: int, end: int) -> dict[str, str]:
+        """{language: aligned translation} of the original sentence at exactly [start, end)."""
+        return dict(self._translations.get((doc_id, start, end), {}))
 
     def translation(self, chunk_id: str, start: int, end: int, lang: str) -> str | None:
         """The aligned translation, in `lang`, of the original sentence holding [start, end)."""

@@ -1,0 +1,56 @@
+"""What a question requires of its answer: years, acronyms, quantities, read in several languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from cqbot.constraints import acronyms, asks_quantity, has_quantity, years_in
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many foreign-invested enterprises are there?",
+        "How much tax do foreign firms pay?",
+        "Wie viele Unternehmen gibt es?",
+        "Wie hoch war das BIP?",
+        "Combien d'écoles internationales y a-t-il ?",
+        "¿Cuántos empleos crean?",
+        "Сколько компаний работает в Чунцине?",
+        "重庆有多少家外资企业？",
+        "重慶には外資系企業が何社ありますか？",
+        "輸出入額のどのくらいを占めていますか？",
+    ],
+)
+def test_how_many_questions_in_seven_languages(question: str) -> None:
+    assert asks_quantity(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What do foreign banks do in Chongqing?",
+        "Was bringen die Großprojekte nach Chongqing?",
+        "Qu'a fait Chongqing pendant le plan quinquennal ?",
+        "国際学校は重慶の市民に何をもたらしていますか？",  # 何 alone is "what", not "how many"
+        "重庆未来打算打造什么品牌？",
+        "Какие онлайн-платформы создал Чунцин?",
+    ],
+)
+def test_other_questions_ask_no_quantity(question: str) -> None:
+    assert not asks_quantity(question)
+
+
+def test_numbers_and_number_words_are_quantities() -> None:
+    assert has_quantity("Chongqing beherbergt aktuell 8.753 Unternehmen.")
+    assert has_quantity("Arbeitsplätze für ein Fünfzehntel der städtischen Erwerbsbevölkerung")
+    assert has_quantity("ein Zehntel der Steuereinnahmen") and has_quantity("about half of all trade")
+    assert has_quantity("十五分之一") and has_quantity("１２３")
+    assert not has_quantity("an internationalen Schulen wird globales Lernen ermöglicht")
+    assert not has_quantity("Ein Unternehmen hat einen Titel im Kapitel.")  # articles, words ending -tel
+
+
+def test_years_and_acronyms() -> None:
+    assert years_in("Im Jahr 2020, nicht 12020 oder 1750") == {"2020"}
+    assert acronyms("What was the GDP and FDI in 2020?") == {"GDP", "FDI"}
+    assert acronyms("WHAT IS THE GDP") == set()  # an all-caps question has no acronyms to check
