@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,8 @@ class SentenceHit:
     `score` is the cosine of the question with the sentence (or with its aligned translation,
     whichever is higher); `lexical` the BM25 score of its chunk relative to the best chunk;
     `primary` whether the document is an original rather than a summary; `year` is +1 when the
-    sentence names a year the question asks about, -1 when the question names years it lacks.
+    sentence names a year the question asks about, -1 when the question names years it lacks;
+    `overlap` the share of the question's terms found in the sentence or its translations.
     """
 
     chunk_row: int
@@ -85,6 +87,27 @@ class SentenceHit:
     lexical: float = 0.0
     primary: bool = True
     year: int = 0
+    overlap: float = 0.0
+
+
+def term_overlap(
+    question: str, versions: dict[tuple[str, int, int], list[str]]
+) -> dict[tuple[str, int, int], float]:
+    """Share of the question's terms (weighted by rarity among the candidates) in each candidate sentence.
+
+    `versions` holds each candidate's texts (the sentence and its aligned translations); a question
+    term matches in whichever language it is written. Rarity is counted over the candidates only, so
+    a term every candidate shares ("Chongqing") weighs little.
+    """
+    asked = set(tokenize(question))
+    terms = {key: asked & {t for text in texts for t in tokenize(text)} for key, texts in versions.items()}
+    df: dict[str, int] = {}
+    for found in terms.values():
+        for t in found:
+            df[t] = df.get(t, 0) + 1
+    weight = {t: math.log(1 + len(versions) / n) for t, n in df.items()}
+    total = sum(weight.values())
+    return {key: sum(weight[t] for t in found) / total if total else 0.0 for key, found in terms.items()}
 
 
 class Retriever:
@@ -211,4 +234,9 @@ class Retriever:
                 primary=doc.kind == "original",
                 year=year,
             )
-        return list(hits.values())
+        versions = {
+            key: [idx.documents[key[0]].text[key[1] : key[2]], *self._translations.get(key, {}).values()]
+            for key in hits
+        }
+        overlap = term_overlap(question, versions)
+        return [replace(hit, overlap=overlap[key]) for key, hit in hits.items()]

@@ -1,0 +1,33 @@
+"""Sentence-level term overlap: question terms found in a sentence or its translations, weighted by rarity."""
+
+from __future__ import annotations
+
+import pytest
+
+from cqbot.retrieval import term_overlap, tokenize
+
+A = ("doc", 0, 10)
+B = ("doc", 11, 20)
+
+
+def test_rare_terms_decide_between_sentences_of_one_topic() -> None:
+    versions = {
+        A: ["Chongqing beherbergt 8.753 Unternehmen.", "重慶には現在、外資系企業8753社が立地している。"],
+        B: ["322 der 500 Unternehmen sind präsent.", "世界の有力企業500社のうち322社が進出している。"],
+    }
+    scores = term_overlap("重慶には外資系企業が何社ありますか？", versions)
+    assert scores[A] > scores[B] > 0  # 外資系 only in A; 企業 / 社 in both weigh less
+    assert 0 < scores[A] <= 1
+
+
+def test_no_shared_terms_give_zero() -> None:
+    assert term_overlap("weather", {A: ["Unternehmen"], B: ["Banken"]}) == {A: 0.0, B: 0.0}
+    assert term_overlap("anything", {}) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("8.753 Firmen", ["8753", "firmen"]), ("外资", ["外", "资", "外资"])],
+)
+def test_tokens(text: str, expected: list[str]) -> None:
+    assert tokenize(text) == expected
