@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cqbot.constraints import acronyms, asks_quantity, has_quantity, years_in
+from cqbot.constraints import acronyms, asks_quantity, countries_in, has_quantity, needs_number, years_in
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,29 @@ def test_years_and_acronyms() -> None:
     assert years_in("Im Jahr 2020, nicht 12020 oder 1750") == {"2020"}
     assert acronyms("What was the GDP and FDI in 2020?") == {"GDP", "FDI"}
     assert acronyms("WHAT IS THE GDP") == set()  # an all-caps question has no acronyms to check
+
+
+WHEN = [
+    "When was the zone founded?",
+    "Wann wurde die Zone gegründet?",
+    "Когда открылась зона?",
+    "两江新区什么时候成立？",
+    "いつ設立されましたか？",
+    "¿Cuándo se fundó?",
+    "En quelle année ?",
+]
+
+
+@pytest.mark.parametrize("question", WHEN)
+def test_when_questions_need_a_number(question: str) -> None:
+    assert needs_number(question)
+    assert needs_number("How many firms?") and not needs_number("What do banks do?")
+
+
+def test_countries_are_found_in_any_language_and_only_as_words() -> None:
+    usa, germany, japan = (countries_in(t).pop() for t in ("American firms", "deutsche Firmen", "日本企業"))
+    assert countries_in("How many US-Firmen and Japanese companies?") == {usa, japan}
+    assert countries_in("Welche deutschen Unternehmen?") == countries_in("德资企业") == {germany}
+    assert countries_in("Сколько американских компаний?") == {usa}
+    assert countries_in("usage of the indépendant cloud, in English") == set()
+    assert countries_in("外资企业 in Chongqing, China") == set()  # China itself is not a constraint

@@ -230,7 +230,12 @@ def test_headline_names_k() -> None:
 
 
 def test_shipped_question_files_load_cleanly() -> None:
-    for name in ("dev_questions.jsonl", "questions.jsonl", "fresh_questions.jsonl"):
+    for name in (
+        "dev_questions.jsonl",
+        "questions.jsonl",
+        "fresh_questions.jsonl",
+        "validation_questions.jsonl",
+    ):
         questions, problems = load_questions(ROOT / "eval" / name)
         assert questions and problems == []
     dev, _ = load_questions(ROOT / "eval" / "dev_questions.jsonl")

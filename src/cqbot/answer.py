@@ -22,8 +22,8 @@ class Evidence:
     background: float  # best score of the question against off-topic anchor texts
     lexical: float  # BM25 score of the best sentence's chunk relative to the best chunk (for calibration)
     year_missing: bool  # the question names a year that the best sentence does not
-    term_missing: bool = False  # an acronym of the question (GDP, FDI) is nowhere in the cited document
-    quantity_missing: bool = False  # a how-many question, and the best sentence states no number
+    term_missing: bool = False  # an acronym (GDP) or country the question names is not in the cited document
+    number_missing: bool = False  # a how-many or when question, and the best sentence states no number
 
     @property
     def margin(self) -> float:
@@ -37,15 +37,16 @@ class RefusalPolicy:
     e5 scores every question about the corpus's subject high, answerable or not, so a raw
     threshold cannot separate them. The anchors ("<subject>: the population of the city", ...)
     estimate how high a sentence about the subject but on another topic would score; the best
-    sentence must beat that by `min_margin`. A year asked about must appear in the sentence, a
-    how-many question needs a sentence that states a number (in it or its aligned translations), and
-    an acronym asked about (GDP, FDI, WCIFIT) must be in the cited document or its translations.
+    sentence must beat that by `min_margin`. A year asked about must appear in the sentence; a
+    how-many or when question needs a sentence that states a number (in it or its aligned
+    translations); an acronym (GDP, FDI) or a country the question names must be in the cited
+    document or its translations.
     """
 
     min_margin: float = 0.005
 
     def answers(self, ev: Evidence) -> bool:
-        if ev.year_missing or ev.term_missing or ev.quantity_missing:
+        if ev.year_missing or ev.term_missing or ev.number_missing:
             return False
         return ev.margin >= self.min_margin
 

@@ -1,14 +1,17 @@
-"""What a question requires of a sentence that answers it: the year it names, an acronym, a quantity.
+"""What a question requires of a sentence that answers it: a year, an acronym, a country, a number.
 
 e5 matches a question to a sentence on the same topic even when the sentence lacks the one thing
-asked ("How many Japanese schools…" -> a sentence about schools with no number). These checks are the
-few requirements that can be read off a question in any of the corpus's languages without a parser.
+asked ("How many international schools…" -> a sentence about schools with no number; "Which German
+companies…" -> a sentence about foreign companies). These checks are the few requirements that can
+be read off a question in any of the corpus's languages without a parser.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from importlib import resources
 
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 _ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])")
@@ -22,6 +25,12 @@ _ASKS_QUANTITY = re.compile(
     r"|\bсколько\b|\bчисло\b|\bколичество\b"
     r"|多少|几[个家项次年所名位]|多大|多高"
     r"|何[社人件個つ回年か所校カ]|いくつ|いくら|どれくらい|どのくらい|何パーセント",
+    re.IGNORECASE,
+)
+# "when" / "in which year": answered by a date, which states a number
+_ASKS_TIME = re.compile(
+    r"\bwhen\b|\bwhat\s+year\b|\bwhich\s+year\b|\bwann\b|\bwelchem\s+jahr\b|\bquand\b|\bquelle\s+ann[ée]e\b"
+    r"|\bcu[aá]ndo\b|\bqu[eé]\s+a[nñ]o\b|\bкогда\b|\bкаком\s+году\b|何时|什么时候|哪一?年|何年|いつ",
     re.IGNORECASE,
 )
 # digits, CJK numerals, and number and fraction words of the corpus languages ("ein Fünfzehntel")
@@ -54,3 +63,37 @@ def asks_quantity(question: str) -> bool:
 def has_quantity(text: str) -> bool:
     """Whether a text states a number: digits, CJK numerals, or a number or fraction word."""
     return bool(_QUANTITY.search(unicodedata.normalize("NFKC", text)))
+
+
+def asks_time(question: str) -> bool:
+    """Whether the question asks when (a date or a year)."""
+    return bool(_ASKS_TIME.search(unicodedata.normalize("NFKC", question)))
+
+
+def needs_number(question: str) -> bool:
+    """How many, how much, when: questions whose answer states a number."""
+    return asks_quantity(question) or asks_time(question)
+
+
+@cache
+def _countries() -> tuple[re.Pattern[str], ...]:
+    text = resources.files("cqbot").joinpath("data/countries.txt").read_text(encoding="utf-8")
+    patterns = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        alternatives = []
+        for stem in (s.strip().lower() for s in line.split("|") if s.strip()):
+            if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", stem):
+                alternatives.append(re.escape(stem))
+            else:  # at the start of a word; short stems (usa, inde) only as whole words
+                whole = stem.isalnum() and len(stem) <= 4
+                alternatives.append(r"(?<!\w)" + re.escape(stem) + (r"(?!\w)" if whole else ""))
+        patterns.append(re.compile("|".join(alternatives), re.IGNORECASE))
+    return tuple(patterns)
+
+
+def countries_in(text: str) -> set[int]:
+    """The countries (line numbers of data/countries.txt) that a text names, in any language."""
+    text = unicodedata.normalize("NFKC", text)
+    return {i for i, pattern in enumerate(_countries()) if pattern.search(text)}
