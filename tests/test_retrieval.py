@@ -15,13 +15,14 @@ def test_rare_terms_decide_between_sentences_of_one_topic() -> None:
         A: ["Chongqing beherbergt 8.753 Unternehmen.", "重慶には現在、外資系企業8753社が立地している。"],
         B: ["322 der 500 Unternehmen sind präsent.", "世界の有力企業500社のうち322社が進出している。"],
     }
-    scores = term_overlap("重慶には外資系企業が何社ありますか？", versions)
+    terms = {key: frozenset(t for text in texts for t in tokenize(text)) for key, texts in versions.items()}
+    scores = term_overlap("重慶には外資系企業が何社ありますか？", terms)
     assert scores[A] > scores[B] > 0  # 外資系 only in A; 企業 / 社 in both weigh less
     assert 0 < scores[A] <= 1
 
 
 def test_no_shared_terms_give_zero() -> None:
-    assert term_overlap("weather", {A: ["Unternehmen"], B: ["Banken"]}) == {A: 0.0, B: 0.0}
+    assert term_overlap("weather", {A: frozenset({"unternehmen"}), B: frozenset()}) == {A: 0.0, B: 0.0}
     assert term_overlap("anything", {}) == {}
 
 

@@ -46,6 +46,8 @@ def tokenize(text: str) -> list[str]:
 
 
 UNIT_K = 50
+TERMS_CACHED = 4096  # sentences whose tokens are kept (a few MB)
+SentenceKey = tuple[str, int, int]  # an original sentence: document id, start, end
 
 
 def build_lexical(chunks: Sequence[Chunk]) -> Any:
@@ -91,23 +93,23 @@ class SentenceHit:
 
 
 def term_overlap(
-    question: str, versions: dict[tuple[str, int, int], list[str]]
+    question: str, terms: dict[tuple[str, int, int], frozenset[str]]
 ) -> dict[tuple[str, int, int], float]:
     """Share of the question's terms (weighted by rarity among the candidates) in each candidate sentence.
 
-    `versions` holds each candidate's texts (the sentence and its aligned translations); a question
-    term matches in whichever language it is written. Rarity is counted over the candidates only, so
-    a term every candidate shares ("Chongqing") weighs little.
+    `terms` holds each candidate's lexical tokens (of the sentence and its aligned translations): a
+    question term matches in whichever language it is written. Rarity is counted over the candidates
+    only, so a term every candidate shares ("Chongqing") weighs little.
     """
     asked = set(tokenize(question))
-    terms = {key: asked & {t for text in texts for t in tokenize(text)} for key, texts in versions.items()}
+    found = {key: asked & have for key, have in terms.items()}
     df: dict[str, int] = {}
-    for found in terms.values():
-        for t in found:
+    for shared in found.values():
+        for t in shared:
             df[t] = df.get(t, 0) + 1
-    weight = {t: math.log(1 + len(versions) / n) for t, n in df.items()}
+    weight = {t: math.log(1 + len(terms) / n) for t, n in df.items()}
     total = sum(weight.values())
-    return {key: sum(weight[t] for t in found) / total if total else 0.0 for key, found in terms.items()}
+    return {key: sum(weight[t] for t in shared) / total if total else 0.0 for key, shared in found.items()}
 
 
 class Retriever:
@@ -122,6 +124,7 @@ class Retriever:
         for i, row in enumerate(index.sentence_spans[:, 0]):
             self._sentences_of[int(row)].append(i)
         self._translations = self._translation_table()
+        self._terms_cache: dict[tuple[str, int, int], frozenset[str]] = {}
 
     def _translation_table(self) -> dict[tuple[str, int, int], dict[str, str]]:
         """Original sentence (doc id, start, end) -> {language: aligned translation sentence}."""
@@ -136,6 +139,18 @@ class Retriever:
             if end - start > len(current):
                 table[key][doc.lang] = doc.text[start:end]
         return table
+
+    def _terms(self, key: tuple[str, int, int]) -> frozenset[str]:
+        """Lexical tokens of an original sentence and its translations (recently used ones cached)."""
+        cached = self._terms_cache.get(key)
+        if cached is None:
+            doc_id, start, end = key
+            texts = [self.index.documents[doc_id].text[start:end], *self._translations.get(key, {}).values()]
+            cached = frozenset(t for text in texts for t in tokenize(text))
+            if len(self._terms_cache) >= TERMS_CACHED:
+                self._terms_cache.pop(next(iter(self._terms_cache)))
+            self._terms_cache[key] = cached
+        return cached
 
     def translations(self, doc_id: str, start: int, end: int) -> dict[str, str]:
         """{language: aligned translation} of the original sentence at exactly [start, end)."""
@@ -234,9 +249,5 @@ class Retriever:
                 primary=doc.kind == "original",
                 year=year,
             )
-        versions = {
-            key: [idx.documents[key[0]].text[key[1] : key[2]], *self._translations.get(key, {}).values()]
-            for key in hits
-        }
-        overlap = term_overlap(question, versions)
+        overlap = term_overlap(question, {key: self._terms(key) for key in hits})
         return [replace(hit, overlap=overlap[key]) for key, hit in hits.items()]
