@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -124,7 +125,8 @@ class Retriever:
         for i, row in enumerate(index.sentence_spans[:, 0]):
             self._sentences_of[int(row)].append(i)
         self._translations = self._translation_table()
-        self._terms_cache: dict[tuple[str, int, int], frozenset[str]] = {}
+        self._terms_cache: dict[SentenceKey, frozenset[str]] = {}
+        self._terms_lock = threading.Lock()
 
     def _translation_table(self) -> dict[tuple[str, int, int], dict[str, str]]:
         """Original sentence (doc id, start, end) -> {language: aligned translation sentence}."""
@@ -147,9 +149,10 @@ class Retriever:
             doc_id, start, end = key
             texts = [self.index.documents[doc_id].text[start:end], *self._translations.get(key, {}).values()]
             cached = frozenset(t for text in texts for t in tokenize(text))
-            if len(self._terms_cache) >= TERMS_CACHED:
-                self._terms_cache.pop(next(iter(self._terms_cache)))
-            self._terms_cache[key] = cached
+            with self._terms_lock:  # the chat answers two questions at a time
+                if len(self._terms_cache) >= TERMS_CACHED:
+                    self._terms_cache.pop(next(iter(self._terms_cache)))
+                self._terms_cache[key] = cached
         return cached
 
     def translations(self, doc_id: str, start: int, end: int) -> dict[str, str]:
