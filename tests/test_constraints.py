@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cqbot.constraints import acronyms, asks_quantity, countries_in, has_quantity, needs_number, years_in
+from cqbot.constraints import acronyms, asks_quantity, has_quantity, needs_number, places_in, years_in
 
 
 @pytest.mark.parametrize(
@@ -74,9 +74,16 @@ def test_when_questions_need_a_number(question: str) -> None:
 
 
 def test_countries_are_found_in_any_language_and_only_as_words() -> None:
-    usa, germany, japan = (countries_in(t).pop() for t in ("American firms", "deutsche Firmen", "日本企業"))
-    assert countries_in("How many US-Firmen and Japanese companies?") == {usa, japan}
-    assert countries_in("Welche deutschen Unternehmen?") == countries_in("德资企业") == {germany}
-    assert countries_in("Сколько американских компаний?") == {usa}
-    assert countries_in("usage of the indépendant cloud, in English") == set()
-    assert countries_in("外资企业 in Chongqing, China") == set()  # China itself is not a constraint
+    usa, germany, japan = (places_in(t).pop() for t in ("American firms", "deutsche Firmen", "日本企業"))
+    assert places_in("How many US-Firmen and Japanese companies?") == {usa, japan}
+    assert places_in("Welche deutschen Unternehmen?") == places_in("德资企业") == {germany}
+    assert places_in("Сколько американских компаний?") == {usa}
+    assert places_in("usage of the indépendant cloud, in English") == set()
+    assert places_in("外资企业 in Chongqing, China") == set()  # China itself is not a constraint
+
+
+def test_chinese_cities_are_places_too() -> None:
+    chengdu = places_in("Chengdu").pop()
+    assert places_in("成都有多少家外资企业？") == places_in("Сколько компаний в Чэнду?") == {chengdu}
+    assert places_in("Wie viele Firmen gibt es in Peking?") == places_in("北京") != {chengdu}
+    assert places_in("Chongqing beherbergt 8.753 Unternehmen") == set()  # the subject is not listed

@@ -32,3 +32,25 @@ def test_no_shared_terms_give_zero() -> None:
 )
 def test_tokens(text: str, expected: list[str]) -> None:
     assert tokenize(text) == expected
+
+
+def test_candidates_know_which_documents_are_about_the_subject(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cqbot import builder
+    from cqbot.config import load_settings
+    from cqbot.embedding import HashingEmbedder
+    from cqbot.index import load_index
+    from cqbot.retrieval import Retriever
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    body = "Foreign firms contribute about half of the trade volume of the city."
+    (corpus / "a.md").write_text(f"---\nid: a\ntitle: Chongqing trade\nlang: en\n---\n{body}\n")
+    (corpus / "b.md").write_text(f"---\nid: b\ntitle: Dalian trade\nlang: en\n---\n{body}\n")
+    settings = load_settings(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    embedder = HashingEmbedder()
+    builder.build(settings, embedder)
+    retriever = Retriever(load_index(settings.index_dir), settings)
+    question = "What share of trade do foreign firms contribute?"
+    hits = retriever.candidates(question, embedder.embed_queries([question])[0])
+    about = {retriever.index.chunks[h.chunk_row].doc_id: h.subject for h in hits}
+    assert about == {"a": True, "b": False}

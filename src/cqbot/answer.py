@@ -22,7 +22,7 @@ class Evidence:
     background: float  # best score of the question against off-topic anchor texts
     lexical: float  # BM25 score of the best sentence's chunk relative to the best chunk (for calibration)
     year_missing: bool  # the question names a year that the best sentence does not
-    term_missing: bool = False  # an acronym (GDP) or country the question names is not in the cited document
+    term_missing: bool = False  # an acronym (GDP) or place the question names is not in the cited document
     number_missing: bool = False  # a how-many or when question, and the best sentence states no number
 
     @property
@@ -39,8 +39,8 @@ class RefusalPolicy:
     estimate how high a sentence about the subject but on another topic would score; the best
     sentence must beat that by `min_margin`. A year asked about must appear in the sentence; a
     how-many or when question needs a sentence that states a number (in it or its aligned
-    translations); an acronym (GDP, FDI) or a country the question names must be in the cited
-    document or its translations.
+    translations); an acronym (GDP, FDI) or a place (country, Chinese city) the question names
+    must be in the cited document or its translations.
     """
 
     min_margin: float = 0.005
@@ -65,6 +65,9 @@ W_YEAR = 0.1
 # Question terms in the sentence or its translation (rare among the candidates weigh more): tells
 # apart sentences of one chunk that e5 scores alike. 0.0075-0.0125 tie for best (RESULTS.md).
 W_OVERLAP = 0.01
+# A document about the corpus subject (settings.subject) over look-alikes about other places, for
+# questions that name no place (a question naming a place matches that place's sentences anyway).
+W_SUBJECT = 0.04
 
 
 def combined_score(hit: SentenceHit) -> float:
@@ -74,6 +77,7 @@ def combined_score(hit: SentenceHit) -> float:
         + W_PRIMARY * hit.primary
         + W_YEAR * hit.year
         + W_OVERLAP * hit.overlap
+        + W_SUBJECT * hit.subject
     )
 
 

@@ -1,9 +1,9 @@
-"""What a question requires of a sentence that answers it: a year, an acronym, a country, a number.
+"""What a question requires of a sentence that answers it: a year, an acronym, a place, a number.
 
 e5 matches a question to a sentence on the same topic even when the sentence lacks the one thing
-asked ("How many international schools…" -> a sentence about schools with no number; "Which German
-companies…" -> a sentence about foreign companies). These checks are the few requirements that can
-be read off a question in any of the corpus's languages without a parser.
+asked ("How many international schools…" -> a sentence about schools with no number; "How many
+foreign companies are in Chengdu?" -> the sentence about Chongqing's). These checks are the few
+requirements that can be read off a question in any of the corpus's languages without a parser.
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def needs_number(question: str) -> bool:
 
 
 @cache
-def _countries() -> tuple[re.Pattern[str], ...]:
-    text = resources.files("cqbot").joinpath("data/countries.txt").read_text(encoding="utf-8")
+def _places() -> tuple[re.Pattern[str], ...]:
+    text = resources.files("cqbot").joinpath("data/places.txt").read_text(encoding="utf-8")
     patterns = []
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
@@ -93,7 +93,7 @@ def _countries() -> tuple[re.Pattern[str], ...]:
     return tuple(patterns)
 
 
-def countries_in(text: str) -> set[int]:
-    """The countries (line numbers of data/countries.txt) that a text names, in any language."""
+def places_in(text: str) -> set[int]:
+    """The places (lines of data/places.txt) that a text names, in any language."""
     text = unicodedata.normalize("NFKC", text)
-    return {i for i, pattern in enumerate(_countries()) if pattern.search(text)}
+    return {i for i, pattern in enumerate(_places()) if pattern.search(text)}

@@ -16,7 +16,7 @@ import numpy as np
 
 from cqbot.answer import Evidence, RefusalPolicy, cite, compose, rank_hits
 from cqbot.config import Settings, load_settings
-from cqbot.constraints import acronyms, countries_in, has_quantity, needs_number
+from cqbot.constraints import acronyms, has_quantity, needs_number, places_in
 from cqbot.embedding import Embedder, load_embedder
 from cqbot.errors import QuestionError
 from cqbot.index import Index, load_index, single_threaded_search
@@ -209,16 +209,16 @@ class Chatbot:
         background = float(np.max(self._anchors @ qvec)) if len(self._anchors) else 0.0
         doc = self.index.documents[self.index.chunks[best.chunk_row].doc_id]
         missing = False
-        if acronyms(question) or countries_in(question):
+        if acronyms(question) or places_in(question):
             texts = self._texts_of(doc.id)
             missing = any(term not in texts for term in acronyms(question))
-            missing = missing or not countries_in(question) <= countries_in(texts)
+            missing = missing or not places_in(question) <= places_in(texts)
         versions = [doc.text[best.start : best.end]]
         versions += self.retriever.translations(doc.id, best.start, best.end).values()
         no_number = needs_number(question) and not any(has_quantity(t) for t in versions)
         return Evidence(best.score, background, best.lexical, best.year < 0, missing, no_number)
 
     def _texts_of(self, doc_id: str) -> str:
-        """A document's text with its translations' (an acronym or a country may appear in either)."""
+        """A document's text with its translations' (an acronym or a place may appear in either)."""
         docs = self.index.documents.values()
         return "\n".join(d.text for d in docs if d.id == doc_id or d.translation_of == doc_id)
