@@ -175,10 +175,11 @@ class Retriever:
         known = self._subject_of.get(doc_id)
         if known is None:
             docs = self.index.documents
-            subject = unicodedata.normalize("NFKC", self.settings.subject).strip().lower()
+            subject = self.settings.subject.strip().lower()
             texts = [docs[doc_id].title, docs[doc_id].text]
             texts += [docs[t].text for t in self._translated.get(doc_id, ()) if t in docs]
-            known = bool(subject) and any(subject in unicodedata.normalize("NFKC", t).lower() for t in texts)
+            # plain lower(): NFKC of whole documents cost 8 ms a question at 100k chunks
+            known = bool(subject) and any(subject in t.lower() for t in texts)
             self._subject_of[doc_id] = known
         return known
 
