@@ -64,8 +64,10 @@ def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, s
 
 
 def quiet_hub() -> None:
-    """Before transformers is imported: no "Loading weights" bar for a local model, no tokenizer forks."""
+    """Before transformers is imported: no "Loading weights" bar or load report for a local model (the
+    unused BERT pooler is reported missing), no tokenizer forks. Each can be overridden from outside."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
