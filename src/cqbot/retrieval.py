@@ -59,8 +59,13 @@ def build_lexical(chunks: Sequence[Chunk]) -> Any:
     """BM25 over the chunks (row i = chunk i), with cqbot's multilingual tokens."""
     import bm25s
 
+    # Token ids, not token strings: each distinct token is stored once (in `vocab`), so the build holds
+    # a pointer per token instead of a new string (lexical build at 10k chunks: +495 MB -> +143 MB;
+    # the same scores).
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in tokenize(c.text) or ["\u0000"]] for c in chunks]
     bm25 = bm25s.BM25()
-    bm25.index([tokenize(c.text) or ["\u0000"] for c in chunks], show_progress=False)
+    bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
     return bm25
 
 
