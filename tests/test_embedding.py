@@ -9,7 +9,7 @@ import pytest
 
 from cqbot.config import load_settings
 from cqbot.embedding import HashingEmbedder, OnnxEmbedder, load_embedder, resolve_model
-from cqbot.provision import ONNX_FILE
+from cqbot.onnx_export import ONNX_FILE
 
 TEXTS = [
     "Wie viele Unternehmen mit ausländischen Investitionen gibt es in Chongqing?",
@@ -52,7 +52,7 @@ def test_e5_prefixes_are_applied_by_the_embedder(real_embedder) -> None:  # type
 @pytest.mark.model
 def test_onnx_export_keeps_weights_in_mapped_files_beside_the_graph(real_embedder) -> None:  # type: ignore[no-untyped-def]
     from cqbot.arrays import RowFile
-    from cqbot.provision import ONNX_OLD, WORDS_FILE
+    from cqbot.onnx_export import ONNX_OLD, WORDS_FILE
 
     assert isinstance(load_embedder(load_settings(env={}), fast=True), OnnxEmbedder)
     folder = Path(resolve_model(load_settings(env={}))[0])

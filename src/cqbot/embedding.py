@@ -192,7 +192,7 @@ class OnnxEmbedder:
         import onnxruntime as ort
 
         from cqbot.arrays import RowFile
-        from cqbot.provision import ONNX_FILE, WORDS_FILE
+        from cqbot.onnx_export import ONNX_FILE, WORDS_FILE
         from cqbot.tokenizer import SPM_FILE, SpmTokenizer
 
         options = ort.SessionOptions()
@@ -238,7 +238,7 @@ def load_embedder(settings: Settings, *, fast: bool = False, lazy: bool = False)
     if lazy:
         return LazyEmbedder(settings)
     if fast and settings.model == DEFAULT_MODEL:
-        from cqbot.provision import ONNX_FILE, WORDS_FILE
+        from cqbot.onnx_export import ONNX_FILE, WORDS_FILE
         from cqbot.tokenizer import SPM_FILE
 
         location, weights = resolve_model(settings)
