@@ -120,5 +120,6 @@ def test_how_many_needs_a_sentence_that_states_a_number(real_bot) -> None:  # ty
 def test_a_place_or_date_the_documents_never_give_is_declined(real_bot) -> None:  # type: ignore[no-untyped-def]
     assert not real_bot.ask("Welche deutschen Unternehmen haben in Chongqing investiert?").answered
     assert not real_bot.ask("成都有多少家外资企业？").answered  # the 8,753 are Chongqing's
+    assert not real_bot.ask("Какова средняя зарплата в Чунцине?").answered  # no sentence states money
     assert not real_bot.ask("When was the cloud platform for foreign companies launched?").answered
     assert real_bot.ask("Welche Unternehmen haben in Chongqing investiert?").answered

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from cqbot.constraints import acronyms, asks_quantity, has_quantity, needs_number, places_in, years_in
+from cqbot.constraints import (
+    acronyms,
+    asks_money,
+    asks_quantity,
+    has_money,
+    has_quantity,
+    needs_number,
+    places_in,
+    years_in,
+)
 
 
 @pytest.mark.parametrize(
@@ -87,3 +96,29 @@ def test_chinese_cities_are_places_too() -> None:
     assert places_in("成都有多少家外资企业？") == places_in("Сколько компаний в Чэнду?") == {chengdu}
     assert places_in("Wie viele Firmen gibt es in Peking?") == places_in("北京") != {chengdu}
     assert places_in("Chongqing beherbergt 8.753 Unternehmen") == set()  # the subject is not listed
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much does an office cost to rent?",
+        "What is the average salary?",
+        "Wie hoch ist die Miete?",
+        "Combien coûte un appartement ?",
+        "¿Cuál es el precio medio?",
+        "Какова средняя зарплата в Чунцине?",
+        "Сколько стоит аренда офиса?",
+        "重庆的平均工资是多少？",
+        "国際学校の授業料はいくらですか？",
+    ],
+)
+def test_price_questions_need_money(question: str) -> None:
+    assert asks_money(question)
+
+
+def test_money_is_a_currency_sign_or_name() -> None:
+    assert has_money("10,272 Mio. US-Dollar") and has_money("2.1 billion USD") and has_money("50亿元")
+    assert has_money("5 000 €") and has_money("1 000 рублей")
+    assert not has_money("Chongqing beherbergt aktuell 8.753 Unternehmen.")
+    assert not asks_money("How many foreign companies are there?")
+    assert not asks_money("Welche Maßnahmen stabilisieren Investitionen?")

@@ -23,7 +23,7 @@ class Evidence:
     lexical: float  # BM25 score of the best sentence's chunk relative to the best chunk (for calibration)
     year_missing: bool  # the question names a year that the best sentence does not
     term_missing: bool = False  # an acronym (GDP) or place the question names is not in the cited document
-    number_missing: bool = False  # a how-many or when question, and the best sentence states no number
+    number_missing: bool = False  # how many / when / what price, and the sentence states no number / money
 
     @property
     def margin(self) -> float:
@@ -38,9 +38,10 @@ class RefusalPolicy:
     threshold cannot separate them. The anchors ("<subject>: the population of the city", ...)
     estimate how high a sentence about the subject but on another topic would score; the best
     sentence must beat that by `min_margin`. A year asked about must appear in the sentence; a
-    how-many or when question needs a sentence that states a number (in it or its aligned
-    translations); an acronym (GDP, FDI) or a place (country, Chinese city) the question names
-    must be in the cited document or its translations.
+    how-many or when question needs a sentence that states a number, and a price, rent, salary or
+    fee question one that states an amount of money (in it or its aligned translations); an
+    acronym (GDP, FDI) or a place (country, Chinese city) the question names must be in the cited
+    document or its translations.
     """
 
     min_margin: float = 0.005

@@ -1,4 +1,4 @@
-"""What a question requires of a sentence that answers it: a year, an acronym, a place, a number.
+"""What a question requires of a sentence that answers it: a year, an acronym, a place, a number, money.
 
 e5 matches a question to a sentence on the same topic even when the sentence lacks the one thing
 asked ("How many international schools…" -> a sentence about schools with no number; "How many
@@ -31,6 +31,20 @@ _ASKS_QUANTITY = re.compile(
 _ASKS_TIME = re.compile(
     r"\bwhen\b|\bwhat\s+year\b|\bwhich\s+year\b|\bwann\b|\bwelchem\s+jahr\b|\bquand\b|\bquelle\s+ann[ée]e\b"
     r"|\bcu[aá]ndo\b|\bqu[eé]\s+a[nñ]o\b|\bкогда\b|\bкаком\s+году\b|何时|什么时候|哪一?年|何年|いつ",
+    re.IGNORECASE,
+)
+# a price, rent, salary or fee: answered by an amount of money
+_ASKS_MONEY = re.compile(
+    r"\bhow\s+much\s+(?:does|do|did|is|was|are|were)\b[^?]*\bcost|\b(?:price|rent|salary|salaries|wages?|fees?|tuition)\b"
+    r"|\bkoste[nt]?\b|\b(?:preis|miete|gehalt|gehälter|lohn|löhne|gebühr)\w*"
+    r"|\bco[uû]te|\b(?:prix|loyer|salaire|frais)\b|\bcuesta|\b(?:precio|alquiler|salario|sueldo|tarifa)"
+    r"|\bстои[тл]|\b(?:цен[аыу]|аренд|зарплат|оклад|плат[аыу])"
+    r"|多少钱|价格|租金|房租|工资|薪|学费|費用|费用|値段|価格|料金|家賃|給料|賃金|授業料",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(
+    r"[$€¥£￥元円]|\b(?:yuan|rmb|cny|usd|eur|dollar\w*|euro\w*|renminbi)\b|us-dollar|юан|доллар|евро|рубл"
+    r"|人民币|美元|ドル|ユーロ|人民元",
     re.IGNORECASE,
 )
 # digits, CJK numerals, and number and fraction words of the corpus languages ("ein Fünfzehntel")
@@ -97,3 +111,13 @@ def places_in(text: str) -> set[int]:
     """The places (lines of data/places.txt) that a text names, in any language."""
     text = unicodedata.normalize("NFKC", text)
     return {i for i, pattern in enumerate(_places()) if pattern.search(text)}
+
+
+def asks_money(question: str) -> bool:
+    """Whether the question asks a price, rent, salary or fee."""
+    return bool(_ASKS_MONEY.search(unicodedata.normalize("NFKC", question)))
+
+
+def has_money(text: str) -> bool:
+    """Whether a text states an amount of money (a currency sign or name)."""
+    return bool(_MONEY.search(unicodedata.normalize("NFKC", text)))
