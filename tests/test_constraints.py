@@ -54,7 +54,8 @@ def test_numbers_and_number_words_are_quantities() -> None:
     assert has_quantity("Chongqing beherbergt aktuell 8.753 Unternehmen.")
     assert has_quantity("Arbeitsplätze für ein Fünfzehntel der städtischen Erwerbsbevölkerung")
     assert has_quantity("ein Zehntel der Steuereinnahmen") and has_quantity("about half of all trade")
-    assert has_quantity("十五分之一") and has_quantity("１２３")
+    assert has_quantity("十五分之一") and has_quantity("１２３") and has_quantity("占一半")
+    assert not has_quantity("打造一流营商环境") and not has_quantity("统一大市场")  # 一 inside words
     assert not has_quantity("an internationalen Schulen wird globales Lernen ermöglicht")
     assert not has_quantity("Ein Unternehmen hat einen Titel im Kapitel.")  # articles, words ending -tel
 

@@ -49,7 +49,10 @@ _MONEY = re.compile(
 )
 # digits, CJK numerals, and number and fraction words of the corpus languages ("ein Fünfzehntel")
 _QUANTITY = re.compile(
-    r"[0-9]|[一二三四五六七八九十百千万亿億兩两〇半]"
+    # CJK numerals only as a number: two or more in a row (十五, 三十), or one before a counter or
+    # fraction (三年, 五家, 十分之一, 一半); a lone 一 is mostly a word part (一流 first-class, 统一)
+    r"[0-9]|[一二三四五六七八九十百千万亿億兩两〇]{2,}"
+    r"|[一二三四五六七八九十百千万亿億兩两〇半][个個家项項名位人成倍年月日号次件所座条分之割半社%％]"
     r"|\b(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|hundert|tausend"
     r"|million\w*|milliarde\w*|hälfte|drittel|viertel|\w+zehntel|\w*zigstel|zehntel|dutzend\w*|doppelt\w*"
     r"|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand"
