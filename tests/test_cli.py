@@ -105,3 +105,11 @@ def test_build_check_and_incremental_rebuild(real_settings: Settings, tmp_path: 
     )
     assert again.returncode == 0, again.stderr
     assert "(up to date)" in again.stdout and "torch not loaded" in again.stdout
+    # a removed file changes the index but needs nothing embedded: still no model
+    (corpus / "note.md").unlink()
+    removed = subprocess.run(
+        [sys.executable, "-c", code, *args, "build", "-q"], capture_output=True, text=True, timeout=300
+    )
+    assert removed.returncode == 0, removed.stderr
+    assert "embedded 0," in removed.stdout and "torch not loaded" in removed.stdout
+    assert cqbot(*args, "build", "--check").returncode == 0

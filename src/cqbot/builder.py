@@ -219,12 +219,14 @@ def build(
         if key not in cache and key not in todo:
             todo[key] = text
     t2 = time.perf_counter()
-    fresh = embedder.embed_passages(list(todo.values()), progress=progress)
+    if todo:
+        fresh = embedder.embed_passages(list(todo.values()), progress=progress)
+        for key, vec in zip(todo, fresh, strict=True):
+            cache[key] = vec
     timings["embed"] = time.perf_counter() - t2
-    for key, vec in zip(todo, fresh, strict=True):
-        cache[key] = vec
     t3 = time.perf_counter()
-    dim = embedder.dim
+    # nothing new to embed (a file removed, a setting changed): the model need not even be loaded
+    dim = embedder.dim if todo or previous is None else previous.manifest.dim
     vectors = np.stack([cache[k] for k in keys], dtype=np.float32) if keys else np.zeros((0, dim), np.float32)
     chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
     findex, kind = make_faiss(chunk_vectors, settings.exact_search_limit)
