@@ -121,5 +121,8 @@ def test_a_place_or_date_the_documents_never_give_is_declined(real_bot) -> None:
     assert not real_bot.ask("Welche deutschen Unternehmen haben in Chongqing investiert?").answered
     assert not real_bot.ask("成都有多少家外资企业？").answered  # the 8,753 are Chongqing's
     assert not real_bot.ask("Какова средняя зарплата в Чунцине?").answered  # no sentence states money
+    # a name the documents never give (the projects sentence names sectors, no company)
+    assert not real_bot.ask("Which semiconductor company opened a factory in Chongqing?").answered
+    assert real_bot.ask("重庆打造的品牌叫什么？").answered  # „Invest in Chongqing“ is a name
     assert not real_bot.ask("When was the cloud platform for foreign companies launched?").answered
     assert real_bot.ask("Welche Unternehmen haben in Chongqing investiert?").answered

@@ -7,8 +7,10 @@ import pytest
 from cqbot.constraints import (
     acronyms,
     asks_money,
+    asks_name,
     asks_quantity,
     has_money,
+    has_name,
     has_quantity,
     needs_number,
     places_in,
@@ -123,3 +125,15 @@ def test_money_is_a_currency_sign_or_name() -> None:
     assert not has_money("Chongqing beherbergt aktuell 8.753 Unternehmen.")
     assert not asks_money("How many foreign companies are there?")
     assert not asks_money("Welche Maßnahmen stabilisieren Investitionen?")
+
+
+def test_name_questions_need_a_name_in_the_english_sentence() -> None:
+    assert asks_name("Which semiconductor company opened the largest factory?")
+    assert asks_name("Quel est le nom de l'entreprise ?") and asks_name("Wie heißt der Leiter?")
+    assert asks_name("哪家半导体公司在重庆建厂？") and asks_name("Как называется бренд?")
+    assert not asks_name("Which industries do the projects come from?")
+    assert not asks_name("Which banks make cross-border transactions easier?")  # a kind, not a name
+    assert not asks_name("Welche Unternehmen haben investiert?")  # which companies: may be a kind too
+    assert has_name("Chongqing wants to strengthen the “Invest in Chongqing” brand.", "Chongqing")
+    assert has_name("In 2019 the plant of Corning opened.", "Chongqing")
+    assert not has_name("Chongqing has attracted projects in semiconductors and glass.", "Chongqing")

@@ -22,7 +22,7 @@ class Evidence:
     background: float  # best score of the question against off-topic anchor texts
     lexical: float  # BM25 score of the best sentence's chunk relative to the best chunk (for calibration)
     year_missing: bool  # the question names a year that the best sentence does not
-    term_missing: bool = False  # an acronym (GDP) or place the question names is not in the cited document
+    term_missing: bool = False  # an acronym, place or name the question asks for is not in the cited text
     number_missing: bool = False  # how many / when / what price, and the sentence states no number / money
 
     @property
@@ -41,7 +41,7 @@ class RefusalPolicy:
     how-many or when question needs a sentence that states a number, and a price, rent, salary or
     fee question one that states an amount of money (in it or its aligned translations); an
     acronym (GDP, FDI) or a place (country, Chinese city) the question names must be in the cited
-    document or its translations.
+    document or its translations, and a name asked for in the sentence's English translation.
     """
 
     min_margin: float = 0.005

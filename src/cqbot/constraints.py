@@ -1,4 +1,5 @@
-"""What a question requires of a sentence that answers it: a year, an acronym, a place, a number, money.
+"""What a question requires of a sentence that answers it: a year, an acronym, a place, a number, money,
+a name.
 
 e5 matches a question to a sentence on the same topic even when the sentence lacks the one thing
 asked ("How many international schools…" -> a sentence about schools with no number; "How many
@@ -124,3 +125,31 @@ def asks_money(question: str) -> bool:
 def has_money(text: str) -> bool:
     """Whether a text states an amount of money (a currency sign or name)."""
     return bool(_MONEY.search(unicodedata.normalize("NFKC", text)))
+
+
+# "which company (one, not which companies) / what is it called / who is": answered by a name
+_ASKS_NAME = re.compile(
+    r"\bwhat\s+is\s+the\s+name\b|\bname\s+of\b|\bwhich\s+(?:[\w-]+\s+){0,2}(?:company|firm)\b|\bwho\s+(?:is|was)\b"
+    r"|\bwie\s+hei(?:ß|ss)t\b|\bname\s+de[rs]\b|\bwelches\s+(?:\w+\s+){0,2}unternehmen\b|\bwelche\s+(?:\w+\s+){0,2}firma\b|\bwer\s+(?:ist|war)\b"
+    r"|\bquel\s+est\s+le\s+nom\b|\bcomment\s+s'appelle\b|\bquelle\s+(?:entreprise|soci[ée]t[ée])\b|\bqui\s+est\b"
+    r"|\bc[oó]mo\s+se\s+llama\b|\bnombre\s+de\s+la\b|\bqu[eé]\s+empresa\b|\bqui[eé]n\s+es\b"
+    r"|\bкак\s+(?:называется|зовут)\b|\bкакая\s+компания\b|\bкто\s+(?:является|такой)\b"
+    r"|叫什么|什么名字|名称是|哪家|哪个公司|谁是|是谁|名前|名称は|どの企業|どの会社|誰",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"[„“\"«「『][^„“”\"«»「」『』]{2,80}[“”\"»」』]")
+_NAME_WORD = re.compile(r"(?<=[\w,;] )[A-Z][\w-]+")
+
+
+def asks_name(question: str) -> bool:
+    """Whether the question asks for a name (which company, what is it called, who is)."""
+    return bool(_ASKS_NAME.search(unicodedata.normalize("NFKC", question)))
+
+
+def has_name(english: str, subject: str = "") -> bool:
+    """Whether an English sentence names something: a quoted name, or a capitalised word inside the
+    sentence other than the corpus subject. Only English is read (German capitalises every noun), and
+    a capitalised first word does not count (it may be any word)."""
+    if _QUOTED.search(english):
+        return True
+    return any(w.lower() != subject.lower() for w in _NAME_WORD.findall(english))

@@ -16,7 +16,16 @@ import numpy as np
 
 from cqbot.answer import Evidence, RefusalPolicy, cite, compose, rank_hits
 from cqbot.config import Settings, load_settings
-from cqbot.constraints import acronyms, asks_money, has_money, has_quantity, needs_number, places_in
+from cqbot.constraints import (
+    acronyms,
+    asks_money,
+    asks_name,
+    has_money,
+    has_name,
+    has_quantity,
+    needs_number,
+    places_in,
+)
 from cqbot.embedding import Embedder, load_embedder
 from cqbot.errors import QuestionError
 from cqbot.index import Index, load_index, single_threaded_search
@@ -217,6 +226,10 @@ class Chatbot:
         versions += self.retriever.translations(doc.id, best.start, best.end).values()
         no_number = needs_number(question) and not any(has_quantity(t) for t in versions)
         no_number = no_number or (asks_money(question) and not any(has_money(t) for t in versions))
+        # a name asked for: checked where the sentence has an aligned English translation to read
+        english = self.retriever.translations(doc.id, best.start, best.end).get("en")
+        unnamed = english is not None and not has_name(english, self.settings.subject)
+        missing = missing or (asks_name(question) and unnamed)
         return Evidence(best.score, background, best.lexical, best.year < 0, missing, no_number)
 
     def _texts_of(self, doc_id: str) -> str:
