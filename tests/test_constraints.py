@@ -134,6 +134,10 @@ def test_name_questions_need_a_name_in_the_english_sentence() -> None:
     assert not asks_name("Which industries do the projects come from?")
     assert not asks_name("Which banks make cross-border transactions easier?")  # a kind, not a name
     assert not asks_name("Welche Unternehmen haben investiert?")  # which companies: may be a kind too
+    assert asks_name("Qui est le maire ?") and not asks_name("Qu'est-ce qui est prévu pour l'avenir ?")
+    spanish = "¿Cuál es el nombre de la marca?"
+    assert asks_name(spanish) and not needs_number(spanish)
+    assert needs_number("Quel est le nombre de mesures ?")
     assert has_name("Chongqing wants to strengthen the “Invest in Chongqing” brand.", "Chongqing")
     assert has_name("In 2019 the plant of Corning opened.", "Chongqing")
     assert not has_name("Chongqing has attracted projects in semiconductors and glass.", "Chongqing")

@@ -21,7 +21,7 @@ _ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])")
 _ASKS_QUANTITY = re.compile(
     r"\bhow\s+(?:many|much)\b|\bnumber\s+of\b"
     r"|\bwie\s+(?:viele?|hoch)\b|\banzahl\b"
-    r"|\bcombien\b|\bnombre\s+de\b"
+    r"|\bcombien\b|(?<!el\s)\bnombre\s+de\b"  # French "le nombre de"; Spanish "el nombre de" is a name
     r"|\bcu[aá]nt[oa]s?\b|\bn[uú]mero\s+de\b"
     r"|\bсколько\b|\bчисло\b|\bколичество\b"
     r"|多少|几[个家项次年所名位]|多大|多高"
@@ -129,9 +129,12 @@ def has_money(text: str) -> bool:
 
 # "which company (one, not which companies) / what is it called / who is": answered by a name
 _ASKS_NAME = re.compile(
-    r"\bwhat\s+is\s+the\s+name\b|\bname\s+of\b|\bwhich\s+(?:[\w-]+\s+){0,2}(?:company|firm)\b|\bwho\s+(?:is|was)\b"
-    r"|\bwie\s+hei(?:ß|ss)t\b|\bname\s+de[rs]\b|\bwelches\s+(?:\w+\s+){0,2}unternehmen\b|\bwelche\s+(?:\w+\s+){0,2}firma\b|\bwer\s+(?:ist|war)\b"
-    r"|\bquel\s+est\s+le\s+nom\b|\bcomment\s+s'appelle\b|\bquelle\s+(?:entreprise|soci[ée]t[ée])\b|\bqui\s+est\b"
+    r"\bwhat\s+is\s+the\s+name\b|\bname\s+of\b|\bwho\s+(?:is|was)\b"
+    r"|\bwhich\s+(?:[\w-]+\s+){0,2}(?:company|firm)\b"
+    r"|\bwie\s+hei(?:ß|ss)t\b|\bname\s+de[rs]\b|\bwer\s+(?:ist|war)\b"
+    r"|\bwelches\s+(?:\w+\s+){0,2}unternehmen\b|\bwelche\s+(?:\w+\s+){0,2}firma\b"
+    r"|\bquel\s+est\s+le\s+nom\b|\bcomment\s+s'appelle\b|(?<!ce\s)\bqui\s+est\b"
+    r"|\bquelle\s+(?:entreprise|soci[ée]t[ée])\b"
     r"|\bc[oó]mo\s+se\s+llama\b|\bnombre\s+de\s+la\b|\bqu[eé]\s+empresa\b|\bqui[eé]n\s+es\b"
     r"|\bкак\s+(?:называется|зовут)\b|\bкакая\s+компания\b|\bкто\s+(?:является|такой)\b"
     r"|叫什么|什么名字|名称是|哪家|哪个公司|谁是|是谁|名前|名称は|どの企業|どの会社|誰",
