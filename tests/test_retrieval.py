@@ -46,6 +46,8 @@ def test_candidates_know_which_documents_are_about_the_subject(tmp_path) -> None
     body = "Foreign firms contribute about half of the trade volume of the city."
     (corpus / "a.md").write_text(f"---\nid: a\ntitle: Chongqing trade\nlang: en\n---\n{body}\n")
     (corpus / "b.md").write_text(f"---\nid: b\ntitle: Dalian trade\nlang: en\n---\n{body}\n")
+    zh = "重庆的外资企业贡献了约一半的进出口额。Foreign firms contribute about half of the trade volume."
+    (corpus / "c.md").write_text(f"---\nid: c\ntitle: 外资\nlang: zh\n---\n{zh}\n")  # another spelling
     settings = load_settings(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
     embedder = HashingEmbedder()
     builder.build(settings, embedder)
@@ -53,4 +55,4 @@ def test_candidates_know_which_documents_are_about_the_subject(tmp_path) -> None
     question = "What share of trade do foreign firms contribute?"
     hits = retriever.candidates(question, embedder.embed_queries([question])[0])
     about = {retriever.index.chunks[h.chunk_row].doc_id: h.subject for h in hits}
-    assert about == {"a": True, "b": False}
+    assert about == {"a": True, "b": False, "c": True}

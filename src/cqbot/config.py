@@ -39,6 +39,8 @@ class Settings:
     max_citations: int = 2
     # the place or subject the corpus is about: off-topic anchors are phrased about it (see answer.py)
     subject: str = "Chongqing"
+    # other spellings of the subject ("|"-separated): a document naming any of them is about the subject
+    subject_names: str = "重庆|重慶|Чунцин"
     min_margin: float = 0.005
     exact_search_limit: int = 50_000
     batch_size: int = 32

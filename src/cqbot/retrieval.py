@@ -90,8 +90,8 @@ class SentenceHit:
     sentence names a year the question asks about, -1 when the question names years it lacks;
     `overlap` the share of the question's terms found in the sentence or its translations;
     `subject` whether the document (or a translation of it) names the corpus subject
-    (settings.subject): among documents about other places that read alike, a question that
-    names no place is taken to be about the subject.
+    (settings.subject or one of settings.subject_names): among documents about other places that
+    read alike, a question that names no place is taken to be about the subject.
     """
 
     chunk_row: int
@@ -175,16 +175,22 @@ class Retriever:
                 self._terms_cache[key] = cached
         return cached
 
+    def _subject_names(self) -> list[str]:
+        """The subject and its other spellings (none when no subject is set)."""
+        if not self.settings.subject.strip():
+            return []
+        return [self.settings.subject, *self.settings.subject_names.split("|")]
+
     def _about_subject(self, doc_id: str) -> bool:
         """Whether a document, its title or a translation names settings.subject (remembered per document)."""
         known = self._subject_of.get(doc_id)
         if known is None:
             docs = self.index.documents
-            subject = self.settings.subject.strip().lower()
+            names = [n.strip().lower() for n in self._subject_names() if n.strip()]
             texts = [docs[doc_id].title, docs[doc_id].text]
             texts += [docs[t].text for t in self._translated.get(doc_id, ()) if t in docs]
             # plain lower(): NFKC of whole documents cost 8 ms a question at 100k chunks
-            known = bool(subject) and any(subject in t.lower() for t in texts)
+            known = any(name in t.lower() for t in texts for name in names)
             self._subject_of[doc_id] = known
         return known
 
