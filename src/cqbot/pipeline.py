@@ -216,23 +216,17 @@ class Chatbot:
             return Evidence(0.0, 1.0, 0.0, False)
         best = hits[0]
         background = float(np.max(self._anchors @ qvec)) if len(self._anchors) else 0.0
-        doc = self.index.documents[self.index.chunks[best.chunk_row].doc_id]
+        doc_id = self.index.chunks[best.chunk_row].doc_id
+        terms, places = acronyms(question), places_in(question)
         missing = False
-        if acronyms(question) or places_in(question):
-            texts = self._texts_of(doc.id)
-            missing = any(term not in texts for term in acronyms(question))
-            missing = missing or not places_in(question) <= places_in(texts)
-        versions = [doc.text[best.start : best.end]]
-        versions += self.retriever.translations(doc.id, best.start, best.end).values()
+        if terms or places:
+            texts = "\n".join(self.retriever.family_texts(doc_id))  # a term may be in a translation only
+            missing = any(term not in texts for term in terms) or not places <= places_in(texts)
+        versions = self.retriever.versions((doc_id, best.start, best.end))
         no_number = needs_number(question) and not any(has_quantity(t) for t in versions)
         no_number = no_number or (asks_money(question) and not any(has_money(t) for t in versions))
         # a name asked for: checked where the sentence has an aligned English translation to read
-        english = self.retriever.translations(doc.id, best.start, best.end).get("en")
+        english = self.retriever.translations(doc_id, best.start, best.end).get("en")
         unnamed = english is not None and not has_name(english, self.settings.subject)
         missing = missing or (asks_name(question) and unnamed)
         return Evidence(best.score, background, best.lexical, best.year < 0, missing, no_number)
-
-    def _texts_of(self, doc_id: str) -> str:
-        """A document's text with its translations' (an acronym or a place may appear in either)."""
-        docs = self.index.documents.values()
-        return "\n".join(d.text for d in docs if d.id == doc_id or d.translation_of == doc_id)

@@ -162,13 +162,21 @@ class Retriever:
                 table[key][doc.lang] = doc.text[start:end]
         return table
 
-    def _terms(self, key: tuple[str, int, int]) -> frozenset[str]:
+    def versions(self, key: SentenceKey) -> list[str]:
+        """An original sentence (document id, start, end) and its aligned translations."""
+        doc_id, start, end = key
+        return [self.index.documents[doc_id].text[start:end], *self._translations.get(key, {}).values()]
+
+    def family_texts(self, doc_id: str) -> list[str]:
+        """A document's text and the texts of its translations."""
+        docs = self.index.documents
+        return [docs[doc_id].text, *(docs[t].text for t in self._translated.get(doc_id, ()) if t in docs)]
+
+    def _terms(self, key: SentenceKey) -> frozenset[str]:
         """Lexical tokens of an original sentence and its translations (recently used ones cached)."""
         cached = self._terms_cache.get(key)
         if cached is None:
-            doc_id, start, end = key
-            texts = [self.index.documents[doc_id].text[start:end], *self._translations.get(key, {}).values()]
-            cached = frozenset(t for text in texts for t in tokenize(text))
+            cached = frozenset(t for text in self.versions(key) for t in tokenize(text))
             with self._terms_lock:  # the chat answers two questions at a time
                 if len(self._terms_cache) >= TERMS_CACHED:
                     self._terms_cache.pop(next(iter(self._terms_cache)))
@@ -185,10 +193,8 @@ class Retriever:
         """Whether a document, its title or a translation names settings.subject (remembered per document)."""
         known = self._subject_of.get(doc_id)
         if known is None:
-            docs = self.index.documents
             names = [n.strip().lower() for n in self._subject_names() if n.strip()]
-            texts = [docs[doc_id].title, docs[doc_id].text]
-            texts += [docs[t].text for t in self._translated.get(doc_id, ()) if t in docs]
+            texts = [self.index.documents[doc_id].title, *self.family_texts(doc_id)]
             # plain lower(): NFKC of whole documents cost 8 ms a question at 100k chunks
             known = any(name in t.lower() for t in texts for name in names)
             self._subject_of[doc_id] = known
