@@ -62,6 +62,10 @@ _QUANTITY = re.compile(
 )
 
 
+def _finds(pattern: re.Pattern[str], text: str) -> bool:
+    return bool(pattern.search(unicodedata.normalize("NFKC", text)))
+
+
 def years_in(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
@@ -75,17 +79,17 @@ def acronyms(question: str) -> set[str]:
 
 def asks_quantity(question: str) -> bool:
     """Whether the question asks how many or how much."""
-    return bool(_ASKS_QUANTITY.search(unicodedata.normalize("NFKC", question)))
+    return _finds(_ASKS_QUANTITY, question)
 
 
 def has_quantity(text: str) -> bool:
     """Whether a text states a number: digits, CJK numerals, or a number or fraction word."""
-    return bool(_QUANTITY.search(unicodedata.normalize("NFKC", text)))
+    return _finds(_QUANTITY, text)
 
 
 def asks_time(question: str) -> bool:
     """Whether the question asks when (a date or a year)."""
-    return bool(_ASKS_TIME.search(unicodedata.normalize("NFKC", question)))
+    return _finds(_ASKS_TIME, question)
 
 
 def needs_number(question: str) -> bool:
@@ -119,12 +123,12 @@ def places_in(text: str) -> set[int]:
 
 def asks_money(question: str) -> bool:
     """Whether the question asks a price, rent, salary or fee."""
-    return bool(_ASKS_MONEY.search(unicodedata.normalize("NFKC", question)))
+    return _finds(_ASKS_MONEY, question)
 
 
 def has_money(text: str) -> bool:
     """Whether a text states an amount of money (a currency sign or name)."""
-    return bool(_MONEY.search(unicodedata.normalize("NFKC", text)))
+    return _finds(_MONEY, text)
 
 
 # "which company (one, not which companies) / what is it called / who is": answered by a name
@@ -146,7 +150,7 @@ _NAME_WORD = re.compile(r"(?<=[\w,;] )[A-Z][\w-]+")
 
 def asks_name(question: str) -> bool:
     """Whether the question asks for a name (which company, what is it called, who is)."""
-    return bool(_ASKS_NAME.search(unicodedata.normalize("NFKC", question)))
+    return _finds(_ASKS_NAME, question)
 
 
 def has_name(english: str, subject: str = "") -> bool:
