@@ -238,10 +238,9 @@ def load_embedder(settings: Settings, *, fast: bool = False, lazy: bool = False)
     if lazy:
         return LazyEmbedder(settings)
     if fast and settings.model == DEFAULT_MODEL:
-        from cqbot.onnx_export import ONNX_FILE, WORDS_FILE
-        from cqbot.tokenizer import SPM_FILE
+        from cqbot.provision import query_path_ready
 
         location, weights = resolve_model(settings)
-        if all((Path(location) / name).exists() for name in (ONNX_FILE, WORDS_FILE, SPM_FILE)):
+        if query_path_ready(Path(location)):
             return OnnxEmbedder(Path(location), settings.model, weights, settings.batch_size)
     return SentenceTransformerEmbedder(settings)

