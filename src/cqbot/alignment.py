@@ -21,3 +21,23 @@ def align(original: Document, translation: Document) -> dict[Span, Span] | None:
     if [len(p) for p in src] != [len(p) for p in dst]:
         return None
     return {t: o for p_src, p_dst in zip(src, dst, strict=True) for o, t in zip(p_src, p_dst, strict=True)}
+
+
+def check_translation(original: Document, translation: Document) -> list[str]:
+    """What is wrong with a translation: sentences that do not align, or an original sentence with a
+    number its aligned translation lacks. (Not the reverse: "ein Fünfzehntel" may become "1/15".)"""
+    from cqbot.numbers import values
+
+    mapping = align(original, translation)
+    if mapping is None:
+        src, dst = sentence_grid(original), sentence_grid(translation)
+        shape = [len(p) for p in src], [len(p) for p in dst]
+        return [f"sentences per paragraph differ: original {shape[0]}, translation {shape[1]}"]
+    problems = []
+    for (t_start, t_end), (o_start, o_end) in sorted(mapping.items()):
+        o_text, t_text = original.text[o_start:o_end], translation.text[t_start:t_end]
+        missing = values(o_text, original.lang) - values(t_text, translation.lang)
+        if missing:
+            shown = ", ".join(f"{v:g}" for v in sorted(missing))
+            problems.append(f"number {shown} not in the translation: {o_text[:60]!r} / {t_text[:60]!r}")
+    return problems

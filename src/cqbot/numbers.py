@@ -1,0 +1,90 @@
+"""Numbers in text as values, in the corpus languages: 8.753 = 8,753 = 8753; 2,5 Billionen = 2.5 trillion
+= 2.5万亿; 1. Oktober 2020 = 1 October 2020 = 2020年10月1日 (a month name counts as its number).
+
+A separator followed by exactly three digits groups thousands (8.753, 8,753, 8 753); otherwise it is a
+decimal point (2,5 and 2.5 alike). The words that scale a number and the month names are per language
+and live in data/numbers.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import cache
+from importlib import resources
+
+_NUMBER = re.compile(r"(?<![0-9])[0-9]+(?:[.,'\u00a0\u2009\u202f ][0-9]+)*")
+_GROUPED = re.compile(r"[0-9]{1,3}(?:([.,'\u00a0\u2009\u202f ])[0-9]{3})(?:\1[0-9]{3})*")
+_DECIMAL = re.compile(r"[0-9]+[.,][0-9]+")
+_SCALE_WORD = re.compile(r"\s?\.?\s?([^\W\d_]+)\.?")
+
+
+@cache
+def _tables() -> dict[str, dict[str, object]]:
+    text = resources.files("cqbot").joinpath("data/numbers.json").read_text(encoding="utf-8")
+    data: dict[str, dict[str, object]] = json.loads(text)
+    return data
+
+
+@cache
+def _scales(lang: str | None) -> dict[str, float]:
+    """Scale words of `lang` (all languages when None; where they differ, e.g. Billion, the first wins)."""
+    tables: dict[str, dict[str, float]] = _tables()["multipliers"]  # type: ignore[assignment]
+    if lang is not None and lang in tables:
+        return dict(tables[lang])
+    out: dict[str, float] = {}
+    for table in tables.values():
+        for word, value in table.items():
+            out.setdefault(word, value)
+    return out
+
+
+@cache
+def _months() -> dict[str, int]:
+    tables: dict[str, list[str]] = _tables()["months"]  # type: ignore[assignment]
+    return {name: i + 1 for names in tables.values() for i, name in enumerate(names)}
+
+
+def _plain(token: str) -> list[float]:
+    """The value(s) of one digit run with its separators: grouped thousands, a decimal, or parts (dates)."""
+    if _GROUPED.fullmatch(token):
+        return [float(re.sub(r"[^0-9]", "", token))]
+    if _DECIMAL.fullmatch(token):
+        return [float(token.replace(",", "."))]
+    return [float(p) for p in re.split(r"[^0-9]+", token) if p]
+
+
+def _scale_after(text: str, end: int, scales: dict[str, float]) -> float:
+    """The factor of a scale word right after a number (Chinese 万 and 亿 need no space)."""
+    rest = text[end : end + 12]
+    head = rest.lstrip()
+    for size in (2, 1):  # CJK scale characters: 万亿 before 万
+        if head[:size] in scales:
+            return scales[head[:size]]
+    m = _SCALE_WORD.match(rest)
+    if m:
+        return scales.get(m.group(1).lower(), 1.0)
+    return 1.0
+
+
+def digit_values(text: str, lang: str | None = None) -> set[float]:
+    """Every number written in digits, as a value, scaled by a following scale word (8,753; 2,5 Mrd.)."""
+    text = unicodedata.normalize("NFKC", text)
+    scales = _scales(lang)
+    out: set[float] = set()
+    for m in _NUMBER.finditer(text):
+        parts = _plain(m.group().strip(" '\u00a0\u2009\u202f.,"))
+        out.update(parts[:-1])
+        out.add(round(parts[-1] * _scale_after(text, m.end(), scales), 6))
+    return out
+
+
+def values(text: str, lang: str | None = None) -> set[float]:
+    """Like `digit_values`, and month names as their number (Oktober = October = 10)."""
+    out = digit_values(text, lang)
+    lowered = unicodedata.normalize("NFKC", text).lower()
+    for name, month in _months().items():
+        if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", lowered):
+            out.add(float(month))
+    return out

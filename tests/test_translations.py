@@ -1,0 +1,86 @@
+"""The shipped corpus: every document in German, English and Chinese, each translation aligned sentence by
+sentence with its original and keeping every number; and the number normaliser those checks rest on."""
+
+from __future__ import annotations
+
+import pytest
+
+from cqbot.alignment import align, check_translation, sentence_grid
+from cqbot.corpus import read_corpus
+from cqbot.numbers import digit_values, values
+from cqbot.records import Document
+from tests.conftest import CORPUS
+
+MAIN_LANGUAGES = {"de", "en", "zh"}
+
+
+def _shipped() -> dict[str, Document]:
+    return {doc.id: doc for doc in read_corpus(CORPUS).documents}
+
+
+DOCS = _shipped()
+TRANSLATIONS = sorted(d.id for d in DOCS.values() if d.kind == "translation")
+ORIGINALS = sorted(d.id for d in DOCS.values() if d.kind != "translation")
+
+
+@pytest.mark.parametrize("doc_id", ORIGINALS)
+def test_every_document_is_in_the_main_languages(doc_id: str) -> None:
+    have = {DOCS[doc_id].lang} | {d.lang for d in DOCS.values() if d.translation_of == doc_id}
+    assert MAIN_LANGUAGES <= have, f"{doc_id}: no translation into {sorted(MAIN_LANGUAGES - have)}"
+
+
+@pytest.mark.parametrize("doc_id", TRANSLATIONS)
+def test_translation_aligns_and_keeps_every_number(doc_id: str) -> None:
+    translation = DOCS[doc_id]
+    original = DOCS[translation.translation_of or ""]
+    assert check_translation(original, translation) == []
+    mapping = align(original, translation)
+    assert mapping is not None
+    # the alignment covers every sentence of both texts, one to one
+    n_original = sum(len(p) for p in sentence_grid(original))
+    assert len(mapping) == n_original == sum(len(p) for p in sentence_grid(translation))
+    assert len(set(mapping.values())) == n_original
+
+
+def _doc(text: str, lang: str, doc_id: str = "d") -> Document:
+    return Document(id=doc_id, title="t", lang=lang, source="", text=text, path=f"{doc_id}.md")
+
+
+def test_check_translation_names_a_missing_number_and_a_broken_alignment() -> None:
+    original = _doc("Es gibt 8.753 Firmen. Sie zahlen 10 % der Steuern.\n\nZweiter Absatz.", "de")
+    good = _doc("There are 8,753 firms. They pay 10% of taxes.\n\nSecond paragraph.", "en", "e")
+    assert check_translation(original, good) == []
+    wrong = _doc("There are 8,735 firms. They pay 10% of taxes.\n\nSecond paragraph.", "en", "e")
+    (problem,) = check_translation(original, wrong)
+    assert problem.startswith("number 8753 not in the translation: 'Es gibt 8.753 Firmen.'")
+    merged = _doc("There are 8,753 firms, paying 10% of taxes.\n\nSecond paragraph.", "en", "e")
+    assert check_translation(original, merged) == [
+        "sentences per paragraph differ: original [2, 1], translation [1, 1]"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("8.753 Unternehmen", "de", {8753.0}),
+        ("8,753 firms", "en", {8753.0}),
+        ("etwa 50 % des Volumens", "de", {50.0}),
+        ("2,5 Billionen Yuan", "de", {2.5e12}),
+        ("2.5 trillion yuan", "en", {2.5e12}),
+        ("2.5万亿元", "zh", {2.5e12}),
+        ("300万人", "zh", {3e6}),
+        ("3 Mio. Einwohner", "de", {3e6}),
+        ("USD 590 million", "en", {5.9e8}),
+        ("am 1. Oktober 2020", "de", {1.0, 10.0, 2020.0}),
+        ("on 1 October 2020", "en", {1.0, 10.0, 2020.0}),
+        ("2020年10月1日", "zh", {1.0, 10.0, 2020.0}),
+        ("15.08.2014", "de", {15.0, 8.0, 2014.0}),
+    ],
+)
+def test_values_read_numbers_alike_across_languages(text: str, lang: str, expected: set[float]) -> None:
+    assert values(text, lang) == expected
+
+
+def test_digit_values_ignore_month_names_and_words() -> None:
+    assert digit_values("im Oktober, ein Fünfzehntel") == set()
+    assert values("im Oktober", "de") == {10.0}
