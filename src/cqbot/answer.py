@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from cqbot.decision import REASONS, Decision
 from cqbot.index import Index
 from cqbot.messages import message
 from cqbot.records import Citation
@@ -12,44 +12,6 @@ from cqbot.retrieval import SentenceHit
 
 MAX_QUOTE = 400
 SECOND_CITATION_GAP = 0.015
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Signals for the answer / refuse decision, kept for evaluation and calibration."""
-
-    top: float  # best sentence score (cosine)
-    background: float  # best score of the question against off-topic anchor texts
-    lexical: float  # BM25 score of the best sentence's chunk relative to the best chunk (for calibration)
-    year_missing: bool  # the question names a year that the best sentence does not
-    term_missing: bool = False  # an acronym, place or name the question asks for is not in the cited text
-    number_missing: bool = False  # how many / when / what price, and the sentence states no number / money
-
-    @property
-    def margin(self) -> float:
-        return self.top - self.background
-
-
-@dataclass(frozen=True)
-class RefusalPolicy:
-    """Answer only when the best sentence matches the question better than off-topic anchors do.
-
-    e5 scores every question about the corpus's subject high, answerable or not, so a raw
-    threshold cannot separate them. The anchors ("<subject>: the population of the city", ...)
-    estimate how high a sentence about the subject but on another topic would score; the best
-    sentence must beat that by `min_margin`. A year asked about must appear in the sentence; a
-    how-many or when question needs a sentence that states a number, and a price, rent, salary or
-    fee question one that states an amount of money (in it or its aligned translations); an
-    acronym (GDP, FDI) or a place (country, Chinese city) the question names must be in the cited
-    document or its translations, and a name asked for in the sentence's English translation.
-    """
-
-    min_margin: float = 0.005
-
-    def answers(self, ev: Evidence) -> bool:
-        if ev.year_missing or ev.term_missing or ev.number_missing:
-            return False
-        return ev.margin >= self.min_margin
 
 
 def rank_hits(hits: Sequence[SentenceHit]) -> list[SentenceHit]:
@@ -108,8 +70,11 @@ def quote(index: Index, chunk_row: int, span: tuple[int, int], *, n: int = 0, sc
     )  # fmt: skip
 
 
-def cite(index: Index, hits: Sequence[SentenceHit], max_citations: int) -> list[Citation]:
-    """Numbered citations for the best hits: the first always, more while they score close to it."""
+def cite(
+    index: Index, hits: Sequence[SentenceHit], max_citations: int, gap: float | None = SECOND_CITATION_GAP
+) -> list[Citation]:
+    """Numbered citations for the best hits: the first always, more while they score within `gap` of it
+    (any score when `gap` is None: the nearest sentences of a decline)."""
     out: list[Citation] = []
     if not hits:
         return out
@@ -117,7 +82,7 @@ def cite(index: Index, hits: Sequence[SentenceHit], max_citations: int) -> list[
     for hit in hits:
         if len(out) >= max_citations:
             break
-        if out and combined_score(hit) < best - SECOND_CITATION_GAP:
+        if out and gap is not None and combined_score(hit) < best - gap:
             break
         chunk = index.chunks[hit.chunk_row]
         if any(c.doc_id == chunk.doc_id and c.start < hit.end and hit.start < c.end for c in out):
@@ -127,9 +92,14 @@ def cite(index: Index, hits: Sequence[SentenceHit], max_citations: int) -> list[
     return out
 
 
-def compose(lang: str, citations: Sequence[Citation], answered: bool) -> str:
-    """The answer text: lead-in and quotes with [n] markers, or the refusal."""
+def compose(
+    lang: str, citations: Sequence[Citation], answered: bool, decision: Decision | None = None
+) -> str:
+    """The answer text: lead-in and quotes with [n] markers, or the decline and its reason."""
     if not answered or not citations:
-        return message(lang, "not_found")
+        failed = decision.failed if decision is not None else None
+        if failed is None:
+            return message(lang, "not_found")
+        return f"{message(lang, 'not_found')} {message(lang, REASONS[failed.name], term=failed.detail)}"
     quotes = " ".join(f"„{c.quote}“ [{c.n}]" if lang == "de" else f"“{c.quote}” [{c.n}]" for c in citations)
     return f"{message(lang, 'lead')} {quotes}"

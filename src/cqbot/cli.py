@@ -119,15 +119,17 @@ def build(ctx: click.Context, full: bool, check: bool, quiet: bool) -> None:
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object (schema in README).")
 @click.option("--history", multiple=True, help="An earlier question of the conversation (repeatable).")
+@click.option("--explain", is_flag=True, help="Also print the signals that decided to answer or decline.")
 @click.pass_context
 @handle_errors
-def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ...]) -> None:
+def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ...], explain: bool) -> None:
     """Answer QUESTION from the documents, with numbered sources.
 
     \b
     Example:
       cqbot ask "How many foreign-invested enterprises are there in Chongqing?"
       cqbot ask --json "重庆有多少家外资企业？"
+      cqbot ask --explain "What is the population of Chongqing?"
     """
     from cqbot.pipeline import Chatbot, clean_question
 
@@ -137,20 +139,11 @@ def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ..
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
-    from cqbot.messages import message
+    from cqbot.render import answer_text, explain_text
 
-    click.echo(answer.answer)
-    if answer.notice:
-        click.echo(f"({answer.notice})")
-    if answer.citations:
-        click.echo(f"\n{message(answer.language, 'sources')}:")
-    for c in answer.citations:
-        page = f", p. {c.page}" if c.page else ""
-        click.echo(f"[{c.n}] {c.title} ({c.doc_id}{page}, chars {c.start}-{c.end})")
-        if c.source:
-            click.echo(f"    {c.source}")
-        if c.translation:
-            click.echo(f"    {c.translation}")
+    click.echo(answer_text(answer))
+    if explain and answer.evidence is not None:
+        click.echo("\n" + explain_text(answer.evidence))
 
 
 @cli.command()

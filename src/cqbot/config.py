@@ -42,6 +42,9 @@ class Settings:
     # other spellings of the subject ("|"-separated): a document naming any of them is about the subject
     subject_names: str = "重庆|重慶|Чунцин"
     min_margin: float = 0.005
+    # what a question asks for: "examples" (nearest labelled questions, any language), "rules" (pattern
+    # lists, seven languages) or "both" (either one); see asking.py
+    question_analysis: str = "both"
     exact_search_limit: int = 50_000
     batch_size: int = 32
     # optional generated answers (OpenAI-compatible endpoint)
@@ -102,6 +105,10 @@ def load_settings(
         raise ConfigError(f"chunk_size must be at least 100 characters, got {settings.chunk_size}")
     if settings.chunk_overlap < 0:
         raise ConfigError(f"chunk_overlap must be 0 or more sentences, got {settings.chunk_overlap}")
+    if settings.question_analysis not in ("examples", "rules", "both"):
+        raise ConfigError(
+            f"question_analysis must be examples, rules or both, got {settings.question_analysis!r}"
+        )
     if settings.top_k < 1:
         raise ConfigError(f"top_k must be at least 1, got {settings.top_k}")
     return settings

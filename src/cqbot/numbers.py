@@ -46,8 +46,11 @@ def _months() -> dict[str, int]:
     return {name: i + 1 for names in tables.values() for i, name in enumerate(names)}
 
 
-def _plain(token: str) -> list[float]:
-    """The value(s) of one digit run with its separators: grouped thousands, a decimal, or parts (dates)."""
+def _plain(token: str, scaled: bool = False) -> list[float]:
+    """The value(s) of one digit run with its separators: grouped thousands, a decimal, or parts (dates).
+    Before a scale word one separator is a decimal point: 5,793 Milliarden = 5.793 billion."""
+    if scaled and _DECIMAL.fullmatch(token):
+        return [float(token.replace(",", "."))]
     if _GROUPED.fullmatch(token):
         return [float(re.sub(r"[^0-9]", "", token))]
     if _DECIMAL.fullmatch(token):
@@ -74,9 +77,10 @@ def digit_values(text: str, lang: str | None = None) -> set[float]:
     scales = _scales(lang)
     out: set[float] = set()
     for m in _NUMBER.finditer(text):
-        parts = _plain(m.group().strip(" '\u00a0\u2009\u202f.,"))
+        factor = _scale_after(text, m.end(), scales)
+        parts = _plain(m.group().strip(" '\u00a0\u2009\u202f.,"), scaled=factor != 1.0)
         out.update(parts[:-1])
-        out.add(round(parts[-1] * _scale_after(text, m.end(), scales), 6))
+        out.add(float(f"{parts[-1] * factor:.9g}"))  # 2468.7 * 1e8 == 246.87 * 1e9 to 9 digits
     return out
 
 

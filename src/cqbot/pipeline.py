@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import time
 import unicodedata
@@ -14,18 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cqbot.answer import Evidence, RefusalPolicy, cite, compose, rank_hits
+from cqbot.answer import SECOND_CITATION_GAP, cite, compose, rank_hits
+from cqbot.asking import QuestionAnalyser, cached_vectors
 from cqbot.config import Settings, load_settings
-from cqbot.constraints import (
-    acronyms,
-    asks_money,
-    asks_name,
-    has_money,
-    has_name,
-    has_quantity,
-    needs_number,
-    places_in,
-)
+from cqbot.decision import Decider
 from cqbot.embedding import Embedder, load_embedder
 from cqbot.errors import QuestionError
 from cqbot.index import Index, load_index, single_threaded_search
@@ -38,6 +28,7 @@ if TYPE_CHECKING:
     from cqbot.llm import Generator
 
 MAX_QUESTION_CHARS = 1000
+CLOSEST = 2  # nearest sentences shown with a decline ("closest passages, not an answer")
 FOLLOW_UP_WEIGHT = 0.5
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 _INSTRUCTION = re.compile(
@@ -90,39 +81,22 @@ def load_anchors() -> list[str]:
 def anchor_vectors(settings: Settings, embedder: Embedder) -> np.ndarray:
     """Vectors of the off-topic anchors phrased about the corpus subject, cached per model."""
     subject = f"{settings.subject}: " if settings.subject else ""
-    texts = [subject + a for a in load_anchors()]
-    key = hashlib.sha256("\n".join([embedder.name, embedder.weights, *texts]).encode()).hexdigest()[:16]
-    path = settings.cache_dir / "anchors" / f"{key}.npy"
-    try:
-        cached = np.load(path)
-        if cached.shape == (len(texts), embedder.dim):
-            return np.asarray(cached, dtype=np.float32)
-    except (OSError, ValueError):
-        pass
-    vectors = embedder.embed_passages(texts)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-        np.save(tmp, vectors)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache only costs the anchors' embedding time
-    return vectors
+    return cached_vectors(settings.cache_dir, embedder, [subject + a for a in load_anchors()], queries=False)
 
 
 class Chatbot:
     """A loaded index, embedder and retriever; `ask` answers one question with citations."""
 
-    def __init__(
-        self, settings: Settings, embedder: Embedder, index: Index, policy: RefusalPolicy | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, index: Index) -> None:
         self.settings = settings
         self.embedder = embedder
         self.index = index
         self.retriever = Retriever(index, settings)
         single_threaded_search()
-        self.policy = policy or RefusalPolicy(settings.min_margin)
-        self._anchors = anchor_vectors(settings, embedder)
+        self.analyser = QuestionAnalyser.load(settings.cache_dir, embedder, settings.question_analysis)
+        self.decider = Decider(
+            self.retriever, anchor_vectors(settings, embedder), settings.min_margin, settings.subject
+        )
         self.generator: Generator | None = None
         if settings.llm_url:
             from cqbot.llm import Generator
@@ -189,12 +163,13 @@ class Chatbot:
         lang = detect_language(text)
         qvec = self._query(text, turns)
         hits = rank_hits(self.retriever.candidates(text, qvec))
+        decision = self.decider.decide(text, qvec, hits, self.analyser.analyse(text, qvec))
+        limit = self.settings.max_citations if decision.answered else CLOSEST
         citations = [
             replace(c, translation=self.retriever.translation(c.chunk_id, c.start, c.end, lang))
-            for c in cite(self.index, hits, self.settings.max_citations)
+            for c in cite(self.index, hits, limit, gap=None if not decision.answered else SECOND_CITATION_GAP)
         ]
-        evidence = self.evidence(text, qvec, hits)
-        answered = bool(citations) and self.policy.answers(evidence)
+        answered = bool(citations) and decision.answered
         notes = []
         if shortened:
             notes.append(message(lang, "shortened", n=MAX_QUESTION_CHARS))
@@ -204,29 +179,11 @@ class Chatbot:
             question=text,
             language=lang,
             answered=answered,
-            answer=compose(lang, citations, answered),
+            answer=compose(lang, citations, answered, decision),
             citations=tuple(citations) if answered else (),
             latency_ms=(time.perf_counter() - t0) * 1000,
             notice=" ".join(notes) or None,
+            closest=() if answered else tuple(citations),
+            evidence=decision.to_dict(),
         )
         return answer, hits
-
-    def evidence(self, question: str, qvec: np.ndarray, hits: Sequence[SentenceHit]) -> Evidence:
-        if not hits:
-            return Evidence(0.0, 1.0, 0.0, False)
-        best = hits[0]
-        background = float(np.max(self._anchors @ qvec)) if len(self._anchors) else 0.0
-        doc_id = self.index.chunks[best.chunk_row].doc_id
-        terms, places = acronyms(question), places_in(question)
-        missing = False
-        if terms or places:
-            texts = "\n".join(self.retriever.family_texts(doc_id))  # a term may be in a translation only
-            missing = any(term not in texts for term in terms) or not places <= places_in(texts)
-        versions = self.retriever.versions((doc_id, best.start, best.end))
-        no_number = needs_number(question) and not any(has_quantity(t) for t in versions)
-        no_number = no_number or (asks_money(question) and not any(has_money(t) for t in versions))
-        # a name asked for: checked where the sentence has an aligned English translation to read
-        english = self.retriever.translations(doc_id, best.start, best.end).get("en")
-        unnamed = english is not None and not has_name(english, self.settings.subject)
-        missing = missing or (asks_name(question) and unnamed)
-        return Evidence(best.score, background, best.lexical, best.year < 0, missing, no_number)

@@ -108,6 +108,10 @@ class Answer:
     latency_ms: float
     mode: Literal["extractive", "generated"] = "extractive"
     notice: str | None = None
+    # a decline's nearest sentences, shaped like citations: "closest passages, not an answer"
+    closest: tuple[Citation, ...] = ()
+    # the signals that decided to answer or decline (decision.Decision.to_dict)
+    evidence: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -121,6 +125,10 @@ class Answer:
         }
         if self.notice:
             d["notice"] = self.notice
+        if not self.answered:
+            d["closest"] = [c.to_dict() for c in self.closest]
+        if self.evidence is not None:
+            d["evidence"] = self.evidence
         return d
 
 

@@ -91,7 +91,7 @@ def answer_html(answer: Answer, turn: int) -> str:
     if not answer.answered:
         return (
             f'<div class="cq-answer cq-refusal"><p><span class="cq-icon" aria-hidden="true">∅</span> '
-            f"{esc(answer.answer)}</p>{notice}</div>"
+            f"{esc(answer.answer)}</p>{notice}{closest_html(answer)}</div>"
         )
     numbers = {c.n for c in answer.citations}
 
@@ -111,6 +111,71 @@ def answer_html(answer: Answer, turn: int) -> str:
         f'<div class="cq-answer"><p>{text}</p>{notice}<div class="cq-srclist">'
         f'<span class="cq-label">{esc(message(lang, "sources"))}</span><ol>{items}</ol></div></div>'
     )
+
+
+def closest_html(answer: Answer) -> str:
+    """A decline's nearest sentences, labelled as not an answer."""
+    if not answer.closest:
+        return ""
+    lang = answer.language
+    items = "".join(
+        f"<li><q>{esc(c.quote)}</q>"
+        + (f' <span class="cq-closest-tr">({esc(c.translation)})</span>' if c.translation else "")
+        + f' <span class="cq-closest-src">— {esc(c.title or c.doc_id)}</span> {_page(c, lang)} '
+        f"{_source_link(c, lang)}</li>"
+        for c in answer.closest
+    )
+    return (
+        f'<div class="cq-closest"><span class="cq-label">{esc(message(lang, "closest"))}</span>'
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def citation_lines(c: Citation) -> list[str]:
+    """A citation as plain text lines (CLI): number, title, document and offsets, link, translation."""
+    page = f", p. {c.page}" if c.page else ""
+    lines = [f"[{c.n}] {c.title} ({c.doc_id}{page}, chars {c.start}-{c.end})"]
+    if c.source:
+        lines.append(f"    {c.source}")
+    if c.translation:
+        lines.append(f"    {c.translation}")
+    return lines
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer as plain text (CLI): answer, notice, sources; for a decline, its closest passages."""
+    lines = [answer.answer]
+    if answer.notice:
+        lines.append(f"({answer.notice})")
+    if answer.citations:
+        lines.append(f"\n{message(answer.language, 'sources')}:")
+        for c in answer.citations:
+            lines.extend(citation_lines(c))
+    elif answer.closest:
+        lines.append(f"\n{message(answer.language, 'closest')}")
+        for c in answer.closest:
+            lines.append(f"  “{c.quote}”")
+            lines.extend("  " + line for line in citation_lines(c))
+    return "\n".join(lines)
+
+
+def explain_text(evidence: Mapping[str, object]) -> str:
+    """The signals that decided (`cqbot ask --explain`): scores, what the question asks, each check."""
+    asks = evidence.get("asks") or {}
+    assert isinstance(asks, Mapping)
+    lines = [
+        f"decision: {'answer' if evidence.get('answered') else 'decline'}",
+        f"best sentence score {evidence.get('best_score')}, off-topic anchors {evidence.get('background')}, "
+        f"margin {evidence.get('margin')} (needs {evidence.get('min_margin')})",
+        f"question asks for: {asks.get('kind')} (share of nearest examples {asks.get('share')})",
+    ]
+    checks = evidence.get("checks") or []
+    assert isinstance(checks, Sequence)
+    for check in checks:
+        mark = "held" if check["held"] else "FAILED"
+        detail = f" ({check['detail']})" if check.get("detail") else ""
+        lines.append(f"  {check['name']:<7} {mark}{detail}")
+    return "\n".join(lines)
 
 
 def citation_html(c: Citation, turn: int, lang: str, documents: Mapping[str, Document]) -> str:
@@ -193,6 +258,9 @@ CSS = """
   color: var(--body-text-color-subdued); margin-right: .4rem; }
 .cq-page, .cq-ext { font-size: .85em; color: var(--body-text-color-subdued); margin-left: .3rem; }
 .cq-notice { font-size: .85em; font-style: italic; color: var(--body-text-color-subdued); }
+.cq-closest { margin-top: .4rem; font-size: .92em; }
+.cq-closest ul { margin: .2rem 0 0; padding-left: 1.1rem; }
+.cq-closest-src, .cq-closest-tr { color: var(--body-text-color-subdued); }
 .cq-refusal, .cq-error, .cq-hint { border-left: 4px solid #d97706; background: rgba(217,119,6,.10);
   padding: .4rem .6rem; border-radius: 4px; }
 .cq-error { border-left-color: #dc2626; background: rgba(220,38,38,.08); }

@@ -1,0 +1,133 @@
+"""Answer or decline: the one place that decides, and the record of why.
+
+e5 scores every question about the corpus's subject high, answerable or not, so a raw threshold cannot
+separate them. Off-topic anchors ("<subject>: the population of the city", ..., data/offtopic.txt)
+estimate how high a sentence about the subject but on another topic would score; the best sentence must
+beat them by `min_margin`. Then the best sentence must hold what the question asks for: a year the
+question names; a number for a how-many or when question; an amount of money for a price question; a
+name for a which-company / who question (read in its aligned English translation); and the cited
+document (or a translation of it) must name every acronym and place the question names. What the
+question asks for comes from `asking.QuestionAnalyser`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cqbot.asking import Asks
+from cqbot.constraints import acronyms, has_money, has_name, has_quantity, places_in, years_in
+from cqbot.retrieval import Retriever, SentenceHit
+
+# Which message explains a failed check to the asker (messages.json keys).
+REASONS = {
+    "margin": "reason_off_topic",
+    "year": "reason_year",
+    "number": "reason_number",
+    "money": "reason_money",
+    "name": "reason_name",
+    "term": "reason_term",
+    "place": "reason_place",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One requirement of the answer, whether the best sentence met it, and what was looked at."""
+
+    name: str  # margin | year | number | money | name | term | place
+    held: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "held": self.held, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Answer or decline, with the signals that decided (the `evidence` of the answer object)."""
+
+    answered: bool
+    top: float  # best sentence score (cosine with the question, or with an aligned translation)
+    background: float  # best score of the question against the off-topic anchors
+    min_margin: float
+    asks: Asks
+    checks: tuple[Check, ...]
+
+    @property
+    def margin(self) -> float:
+        return self.top - self.background
+
+    @property
+    def failed(self) -> Check | None:
+        return next((c for c in self.checks if not c.held), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answered": self.answered,
+            "best_score": round(self.top, 4),
+            "background": round(self.background, 4),
+            "margin": round(self.margin, 4),
+            "min_margin": self.min_margin,
+            "asks": self.asks.to_dict(),
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+class Decider:
+    """Decides for one loaded index: reads sentences and documents through the retriever."""
+
+    def __init__(self, retriever: Retriever, anchors: np.ndarray, min_margin: float, subject: str) -> None:
+        self.retriever = retriever
+        self.anchors = anchors
+        self.min_margin = min_margin
+        self.subject = subject
+
+    def decide(self, question: str, qvec: np.ndarray, hits: Sequence[SentenceHit], asks: Asks) -> Decision:
+        background = float(np.max(self.anchors @ qvec)) if len(self.anchors) else 0.0
+        if not hits:
+            check = Check("margin", False, "no sentence found")
+            return Decision(False, 0.0, background, self.min_margin, asks, (check,))
+        best = hits[0]
+        margin = best.score - background
+        checks = [Check("margin", margin >= self.min_margin, f"{best.score:.4f} - {background:.4f}")]
+        checks.extend(self._requirements(question, best, asks))
+        answered = all(c.held for c in checks)
+        return Decision(answered, best.score, background, self.min_margin, asks, tuple(checks))
+
+    def _requirements(self, question: str, best: SentenceHit, asks: Asks) -> list[Check]:
+        index = self.retriever.index
+        doc_id = index.chunks[best.chunk_row].doc_id
+        key = (doc_id, best.start, best.end)
+        versions = self.retriever.versions(key)
+        out: list[Check] = []
+        years = years_in(question)
+        if years:
+            out.append(Check("year", best.year >= 0, ", ".join(sorted(years))))
+        if asks.number:
+            out.append(Check("number", any(has_quantity(t) for t in versions), asks.kind))
+        if asks.money:
+            out.append(Check("money", any(has_money(t) for t in versions), asks.kind))
+        if asks.name:
+            # read where the sentence has an aligned English translation (German capitalises every noun)
+            english = self.retriever.translations(*key).get("en")
+            if english is None and index.documents[doc_id].lang == "en":
+                english = versions[0]
+            if english is not None:
+                out.append(Check("name", has_name(english, self.subject), english[:80]))
+        terms, places = acronyms(question), places_in(question)
+        if terms or places:
+            texts = "\n".join(self.retriever.family_texts(doc_id))  # a term may be in a translation only
+            for term in sorted(terms):
+                out.append(Check("term", term in texts, term))
+            if places:
+                out.append(Check("place", places <= places_in(texts), question_places(question)))
+        return out
+
+
+def question_places(question: str) -> str:
+    """The place numbers a question names, for the record."""
+    return ",".join(str(p) for p in sorted(places_in(question)))
