@@ -19,7 +19,7 @@ from cqbot.embedding import Embedder
 from cqbot.errors import ConfigError, LLMError
 from cqbot.grounding import Source, check
 from cqbot.index import Index
-from cqbot.messages import message
+from cqbot.messages import language_name, message
 from cqbot.records import Answer, Citation, Turn
 from cqbot.retrieval import Retriever, SentenceHit
 
@@ -29,11 +29,6 @@ REFUSAL = "NOT_IN_DOCUMENTS"
 MAX_PASSAGES = 4
 MAX_TOKENS = 600
 STREAM_LIMIT = 4  # a streamed answer may take this many times llm_timeout in all
-LANGUAGES = {
-    "de": "German", "en": "English", "zh": "Chinese (simplified)", "fr": "French", "es": "Spanish",
-    "ja": "Japanese", "ru": "Russian", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ko": "Korean",
-    "ar": "Arabic", "pl": "Polish", "tr": "Turkish", "uk": "Ukrainian", "vi": "Vietnamese",
-}  # fmt: skip
 SYSTEM = f"""You answer questions about a collection of documents using only the numbered passages \
 that the user message quotes.
 Rules:
@@ -95,7 +90,8 @@ def build_messages(
     question: str, lang: str, sources: Sequence[Source], earlier: str = ""
 ) -> list[dict[str, str]]:
     """The chat messages: rules, then the passages as delimited data and the question."""
-    language = LANGUAGES.get(lang, "the language of the question")
+    name = language_name(lang)
+    language = name if name != lang else "the language of the question"
     blocks = []
     for s in sources:
         original = " ".join(c.quote for c in s.sentences)

@@ -16,26 +16,8 @@ from cqbot.records import Answer, Citation, Document
 
 PASSAGE_CHARS = 600
 
-UI: dict[str, dict[str, str]] = {
-    "en": {"page": "p. {n}", "open": "source", "translation": "Translation", "passages": "Cited passages",
-           "error": "Something went wrong while answering. Please try again."},
-    "de": {"page": "S. {n}", "open": "Quelle", "translation": "Übersetzung", "passages": "Zitierte Stellen",
-           "error": "Beim Beantworten ist ein Fehler aufgetreten. Bitte versuchen Sie es noch einmal."},
-    "zh": {"page": "第 {n} 页", "open": "原文", "translation": "译文", "passages": "引用段落",
-           "error": "回答时出错，请再试一次。"},
-    "fr": {"page": "p. {n}", "open": "source", "translation": "Traduction", "passages": "Passages cités",
-           "error": "Une erreur s'est produite. Veuillez réessayer."},
-    "es": {"page": "p. {n}", "open": "fuente", "translation": "Traducción", "passages": "Pasajes citados",
-           "error": "Se produjo un error al responder. Inténtelo de nuevo."},
-    "ja": {"page": "{n} ページ", "open": "原文", "translation": "翻訳", "passages": "引用箇所",
-           "error": "回答中にエラーが発生しました。もう一度お試しください。"},
-}  # fmt: skip
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-
-
-def ui_text(lang: str, key: str, **kwargs: object) -> str:
-    return UI.get(lang, UI["en"]).get(key, UI["en"][key]).format(**kwargs)
 
 
 def esc(text: object) -> str:
@@ -76,12 +58,12 @@ def _source_link(c: Citation, lang: str) -> str:
     url = safe_url(c.source)
     if not url:
         return ""
-    label = esc(ui_text(lang, "open"))
+    label = esc(message(lang, "open"))
     return f'<a class="cq-ext" href="{esc(url)}" target="_blank" rel="noopener noreferrer">{label} ↗</a>'
 
 
 def _page(c: Citation, lang: str) -> str:
-    return f'<span class="cq-page">{esc(ui_text(lang, "page", n=c.page))}</span>' if c.page else ""
+    return f'<span class="cq-page">{esc(message(lang, "page", n=c.page))}</span>' if c.page else ""
 
 
 def answer_html(answer: Answer, turn: int) -> str:
@@ -183,7 +165,7 @@ def citation_html(c: Citation, turn: int, lang: str, documents: Mapping[str, Doc
     doc = documents.get(c.doc_id)
     before, quote, after = passage(doc.text, c.start, c.end) if doc else ("", c.quote, "")
     translation = (
-        f'<p class="cq-translation"><span class="cq-label">{esc(ui_text(lang, "translation"))}</span> '
+        f'<p class="cq-translation"><span class="cq-label">{esc(message(lang, "translation"))}</span> '
         f"{esc(c.translation)}</p>"
         if c.translation
         else ""
@@ -206,7 +188,7 @@ def sources_html(answers: Sequence[Answer | None], documents: Mapping[str, Docum
             continue
         cites = "".join(citation_html(c, turn, a.language, documents) for c in a.citations)
         parts.append(
-            f'<section class="cq-turn"><p class="cq-turn-q">{esc(ui_text(a.language, "passages"))}: '
+            f'<section class="cq-turn"><p class="cq-turn-q">{esc(message(a.language, "passages"))}: '
             f"<q>{esc(a.question)}</q></p>{cites}</section>"
         )
     if not parts:

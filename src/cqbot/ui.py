@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from cqbot.errors import QuestionError
-from cqbot.messages import message
+from cqbot.messages import message, messages_known
 from cqbot.records import Answer
-from cqbot.render import CSS, JS, UI, answer_html, corpus_html, esc, notice_html, sources_html, ui_text
+from cqbot.render import CSS, JS, answer_html, corpus_html, esc, notice_html, sources_html
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -51,7 +51,7 @@ def _gradio() -> Any:
 
 def _browser_lang(request: Any) -> str:
     header = (getattr(request, "headers", None) or {}).get("accept-language", "") if request else ""
-    return header[:2].lower() if header[:2].lower() in UI else "en"
+    return header[:2].lower() if messages_known(header[:2].lower()) else "en"
 
 
 def build_app(bot: Chatbot) -> gr.Blocks:
@@ -86,12 +86,12 @@ def build_app(bot: Chatbot) -> gr.Blocks:
                     yield messages([*shown, (asked, draft)]), turns, shown, gr.skip()
                 else:
                     answer = item
-            reply = answer_html(answer, len(turns)) if answer else notice_html(ui_text("en", "error"))
+            reply = answer_html(answer, len(turns)) if answer else notice_html(message("en", "error"))
         except QuestionError:
             reply = notice_html(message(_browser_lang(request), "empty"), "hint")
         except Exception:  # never a traceback in the chat; the log keeps it
             log.exception("answering %r failed", question[:200])
-            reply = notice_html(ui_text(_browser_lang(request), "error"))
+            reply = notice_html(message(_browser_lang(request), "error"))
         turns, shown = [*turns, answer], [*shown, (asked, reply)]
         yield messages(shown), turns, shown, sources_html(turns, bot.index.documents)
 
