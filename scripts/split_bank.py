@@ -21,7 +21,9 @@ from cqbot.chunking import split_sentences
 from cqbot.corpus import read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
-SALT = "cqbot-bank-1"  # changing it re-deals the parts: never do that to make a figure look better
+SALT = "cqbot-bank-1"
+SOURCE = "chongqing-foreign-investment"  # the German source article; every other document is "related"
+SEVEN = {"de", "en", "zh", "fr", "es", "ja", "ru"}  # the languages the pattern rules of constraints.py read  # changing it re-deals the parts: never do that to make a figure look better
 
 
 def _share(key: str) -> float:
@@ -79,6 +81,12 @@ def main() -> int:
         part = "locked" if _share(group) < args.locked_share else "tuning"
         row = {k: v for k, v in row.items() if k != "_where"}
         row["group"] = group
+        doc = docs.get(str(row.get("doc")))
+        tags = ["source" if row.get("doc") == SOURCE else "related"]
+        if doc is not None and row.get("lang") != doc.lang:
+            tags.append(f"{tags[0]}-cross-lingual")
+        tags.append("seven-languages" if row.get("lang") in SEVEN else "other-languages")
+        row["tags"] = tags
         parts[part].append(row)
     for part, items in parts.items():
         out = ROOT / "eval" / f"{part}.jsonl"

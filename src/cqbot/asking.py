@@ -96,7 +96,7 @@ class QuestionAnalyser:
 
     @classmethod
     def load(cls, cache_dir: Path, embedder: Embedder, mode: str = "both") -> QuestionAnalyser:
-        pairs = load_examples()
+        pairs = load_examples() if mode != "rules" else ()
         vectors = cached_vectors(cache_dir, embedder, [q for _, q in pairs], queries=True)
         return cls(vectors, [k for k, _ in pairs], mode)  # type: ignore[arg-type]
 

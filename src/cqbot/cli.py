@@ -263,9 +263,7 @@ def eval_command(
             warn=lambda w: click.echo(f"warning: {w}", err=True),
         )
         by_mode[m] = {**result, "generated_share": evaluation.generated_share(records)}
-        failures += [
-            f"{m}: {f}" if mode == "both" else f for f in evaluation.below_bars(result["overall"], parsed)
-        ]
+        failures += [f"{m}: {f}" if mode == "both" else f for f in evaluation.below_bars(result, parsed)]
         if mode != "both":
             click.echo(headline(result["overall"], k))
     if mode == "both":

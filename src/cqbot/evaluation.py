@@ -8,6 +8,9 @@ Edge cases, decided once here:
 - Answer match: NFKC, casefold, collapsed whitespace and number groups joined (8.753 = 8,753 = 8 753 =
   8753) on both sides; a numeric answer must not touch further digits (50 does not match 150).
 - Refusal: positive class = refused (`answered` false); gold positive = `answerable` false.
+  answerable_declined: the share of answerable questions that were declined (lower is better).
+- A question's `tags` (e.g. source / related, cross-lingual, seven-languages / other-languages) put it
+  in slices that are measured apart (`by_tag`); a bar may name one: `source:cite@1=0.9`.
 - A metric with nothing to measure is None (null in JSON), never 0.
 """
 
@@ -30,6 +33,7 @@ METRICS = (
     "answer_match",
     "refusal_precision",
     "refusal_recall",
+    "answerable_declined",
     "lang_accuracy",
 )
 LATENCY = ("latency_p50_ms", "latency_p95_ms")
@@ -163,6 +167,7 @@ def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     matched, lang = measured("answer_match"), measured("lang_correct")
     refused = [r for r in records if not r.get("answered")]
     unanswerable = [r for r in records if not _gold(r).get("answerable", True)]
+    answerable = [r for r in records if _gold(r).get("answerable", True)]
     latency = [float(r["latency_ms"]) for r in records if isinstance(r.get("latency_ms"), int | float)]
     return {
         "questions": len(records),
@@ -172,6 +177,7 @@ def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "answer_match": _mean(matched),
         "refusal_precision": _mean([0.0 if _gold(r).get("answerable", True) else 1.0 for r in refused]),
         "refusal_recall": _mean([0.0 if r.get("answered") else 1.0 for r in unanswerable]),
+        "answerable_declined": _mean([0.0 if r.get("answered") else 1.0 for r in answerable]),
         "lang_accuracy": _mean(lang),
         "latency_p50_ms": _round(percentile(latency, 50)),
         "latency_p95_ms": _round(percentile(latency, 95)),
@@ -182,6 +188,7 @@ def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "answer_match": len(matched),
             "refusal_precision": len(refused),
             "refusal_recall": len(unanswerable),
+            "answerable_declined": len(answerable),
             "lang_accuracy": len(lang),
             "latency": len(latency),
         },
@@ -199,13 +206,17 @@ def group_language(rec: Mapping[str, Any]) -> str:
 
 
 def metrics(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Metrics overall and per language (gold `lang`, else the detected language)."""
+    """Metrics overall, per language (gold `lang`, else the detected language) and per gold tag."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
+    tagged: dict[str, list[Mapping[str, Any]]] = {}
     for r in records:
         groups.setdefault(group_language(r), []).append(r)
+        for tag in _gold(r).get("tags") or ():
+            tagged.setdefault(str(tag), []).append(r)
     return {
         "overall": summarise(records),
         "by_language": {lang: summarise(rs) for lang, rs in sorted(groups.items())},
+        "by_tag": {tag: summarise(rs) for tag, rs in sorted(tagged.items())},
     }
 
 
@@ -213,12 +224,13 @@ def metrics(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def parse_bar(spec: str) -> tuple[str, float]:
-    """'cite@1=0.9' -> ('cite@1', 0.9); ValueError names the known metrics."""
+    """'cite@1=0.9' -> ('cite@1', 0.9); 'source:cite@1=0.9' bars one tag's slice; ValueError names the
+    known metrics. For answerable_declined the value is a ceiling, for every other metric a floor."""
     name, sep, value = spec.partition("=")
     name = name.strip()
     if not sep:
         raise ValueError(f"{spec!r} is not METRIC=VALUE, e.g. cite@1=0.9")
-    if name not in METRICS:
+    if name.rpartition(":")[2] not in METRICS:
         raise ValueError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
     try:
         bar = float(value)
@@ -229,14 +241,19 @@ def parse_bar(spec: str) -> tuple[str, float]:
     return name, bar
 
 
-def below_bars(overall: Mapping[str, Any], bars: Iterable[tuple[str, float]]) -> list[str]:
-    """One phrase per metric under its bar; a metric with nothing to measure cannot meet a bar."""
+def below_bars(metrics: Mapping[str, Any], bars: Iterable[tuple[str, float]]) -> list[str]:
+    """One phrase per metric on the wrong side of its bar; a metric with nothing to measure cannot meet
+    a bar. `metrics` is metrics()'s result (or a summarise() result, for untagged bars only)."""
     failures = []
     for name, bar in bars:
-        value = overall.get(name)
+        tag, _, metric = name.rpartition(":")
+        group = metrics.get("by_tag", {}).get(tag) if tag else metrics.get("overall", metrics)
+        value = (group or {}).get(metric)
         if value is None:
             failures.append(f"{name} not measured (bar {bar:g})")
-        elif value < bar:
+        elif metric == "answerable_declined" and value > bar:
+            failures.append(f"{name} {value:.3f} > {bar:g}")
+        elif metric != "answerable_declined" and value < bar:
             failures.append(f"{name} {value:.3f} < {bar:g}")
     return failures
 

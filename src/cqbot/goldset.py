@@ -30,6 +30,7 @@ class Question:
     answers: tuple[str, ...] = ()
     answerable: bool = True
     line: int = 0
+    tags: tuple[str, ...] = ()  # slices the report measures apart, e.g. "source", "cross-lingual"
 
     def gold(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class Question:
             "evidence": list(self.evidence),
             "answers": list(self.answers),
             "answerable": self.answerable,
+            "tags": list(self.tags),
         }
 
 
@@ -163,6 +165,7 @@ def _question(row: Mapping[str, Any], line: int) -> Question:
         answers=_strings(row, "answers"),
         answerable=answerable,
         line=line,
+        tags=_strings(row, "tags"),
     )
 
 

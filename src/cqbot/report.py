@@ -18,6 +18,7 @@ LABELS = {
     "answer_match": "answer match",
     "refusal_precision": "refusal precision",
     "refusal_recall": "refusal recall",
+    "answerable_declined": "answerable declined",
     "lang_accuracy": "language accuracy",
 }
 MEASURED_OVER = {
@@ -27,6 +28,7 @@ MEASURED_OVER = {
     "answer_match": "questions with expected answers",
     "refusal_precision": "refused questions",
     "refusal_recall": "unanswerable questions",
+    "answerable_declined": "answerable questions",
     "lang_accuracy": "questions with a gold language",
 }
 CHECK_NAMES = {
@@ -205,6 +207,16 @@ def markdown(
         cells = [_md(lang), str(m["questions"]), *(format_value(m[n]) for n in METRICS)]
         out.append("| " + " | ".join([*cells, format_value(m["latency_p50_ms"], 0)]) + " |")
     out.append("")
+    if metrics.get("by_tag"):
+        out += ["## Per slice (question tags)", ""]
+        out += ["| " + " | ".join(["slice", *heads[1:]]) + " |", "|---" + "|---:" * (len(heads) - 1) + "|"]
+        for tag, m in metrics["by_tag"].items():
+            out.append(
+                "| "
+                + " | ".join([_md(tag), str(m["questions"]), *(format_value(m[n]) for n in METRICS)])
+                + " |"
+            )
+        out.append("")
     for name in charts:
         out += [f"![{name.removesuffix('.png').replace('_', ' ')}]({name})", ""]
 
