@@ -97,6 +97,11 @@ def needs_number(question: str) -> bool:
     return asks_quantity(question) or asks_time(question)
 
 
+# scripts whose words a place stem starts (Latin, Greek, Cyrillic); stems in other scripts match anywhere,
+# as words there carry prefixes (Arabic, Hebrew), particles (Korean) or no spaces (Chinese, Thai)
+_WORD_START = re.compile(r"[a-z0-9\u00c0-\u024f\u0370-\u03ff\u1f00-\u1fff\u0400-\u04ff]")
+
+
 @cache
 def _places() -> tuple[re.Pattern[str], ...]:
     text = resources.files("cqbot").joinpath("data/places.txt").read_text(encoding="utf-8")
@@ -106,7 +111,7 @@ def _places() -> tuple[re.Pattern[str], ...]:
             continue
         alternatives = []
         for stem in (s.strip().lower() for s in line.split("|") if s.strip()):
-            if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", stem):
+            if not _WORD_START.search(stem):  # CJK, Hangul, Arabic, Hebrew, Thai, Devanagari: anywhere
                 alternatives.append(re.escape(stem))
             else:  # at the start of a word; short stems (usa, inde) only as whole words
                 whole = stem.isalnum() and len(stem) <= 4

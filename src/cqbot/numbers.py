@@ -40,16 +40,31 @@ def _scales(lang: str | None) -> dict[str, float]:
     return out
 
 
+def _decimal_comma(lang: str | None) -> bool | None:
+    """Whether `lang` writes decimals with a comma (data/numbers.json), None when unknown."""
+    if lang is None:
+        return None
+    table: dict[str, list[str]] = _tables()["decimal"]  # type: ignore[assignment]
+    return True if lang in table["comma"] else False if lang in table["point"] else None
+
+
 @cache
 def _months() -> dict[str, int]:
     tables: dict[str, list[str]] = _tables()["months"]  # type: ignore[assignment]
     return {name: i + 1 for names in tables.values() for i, name in enumerate(names)}
 
 
-def _plain(token: str, scaled: bool = False) -> list[float]:
+def _plain(token: str, scaled: bool = False, comma: bool | None = None) -> list[float]:
     """The value(s) of one digit run with its separators: grouped thousands, a decimal, or parts (dates).
-    Before a scale word one separator is a decimal point: 5,793 Milliarden = 5.793 billion."""
-    if scaled and _DECIMAL.fullmatch(token):
+    `comma`: whether the language writes a decimal comma (True), point (False) or either (None: then
+    one separator before a scale word is a decimal one: 5,793 Milliarden = 5.793 billion)."""
+    if comma is not None and _DECIMAL.fullmatch(token):
+        decimal, grouping = (",", ".") if comma else (".", ",")
+        if decimal in token:
+            return [float(token.replace(decimal, "."))]
+        if not _GROUPED.fullmatch(token.replace(grouping, ",")):  # "G8.5" in German: a decimal still
+            return [float(token.replace(",", "."))]
+    if scaled and comma is None and _DECIMAL.fullmatch(token):
         return [float(token.replace(",", "."))]
     if _GROUPED.fullmatch(token):
         return [float(re.sub(r"[^0-9]", "", token))]
@@ -78,7 +93,7 @@ def digit_values(text: str, lang: str | None = None) -> set[float]:
     out: set[float] = set()
     for m in _NUMBER.finditer(text):
         factor = _scale_after(text, m.end(), scales)
-        parts = _plain(m.group().strip(" '\u00a0\u2009\u202f.,"), scaled=factor != 1.0)
+        parts = _plain(m.group().strip(" '\u00a0\u2009\u202f.,"), factor != 1.0, _decimal_comma(lang))
         out.update(parts[:-1])
         out.add(float(f"{parts[-1] * factor:.9g}"))  # 2468.7 * 1e8 == 246.87 * 1e9 to 9 digits
     return out
