@@ -42,9 +42,20 @@ def test_unanswerable_are_declined(real_bot) -> None:  # type: ignore[no-untyped
     recall = 1 - len(answered) / len(UNANSWERABLE)
     print(f"\nrefusal recall on the dev set: {recall:.2f} (target 1.0); answered anyway: {answered}")
     assert recall >= MIN_REFUSAL_RECALL, answered
-    declined = real_bot.ask(UNANSWERABLE[0]["question"])
+    declined = real_bot.ask(UNANSWERABLE[0]["question"])  # the population of Chongqing
     assert not declined.answered and declined.citations == ()
-    assert declined.answer == "The documents do not answer this question."
+    assert declined.answer == (
+        "The documents do not answer this question. The closest passages are about something else."
+    )
+    # fails soft: the two nearest sentences, exact at their offsets, and the signals that decided
+    assert len(declined.closest) == 2
+    for c in declined.closest:
+        assert real_bot.index.documents[c.doc_id].text[c.start : c.end] == c.quote
+    as_json = declined.to_dict()
+    assert [c["quote"] for c in as_json["closest"]] == [c.quote for c in declined.closest]
+    margin = as_json["evidence"]["checks"][0]
+    assert margin["name"] == "margin" and margin["held"] is False
+    assert as_json["evidence"]["margin"] < as_json["evidence"]["min_margin"]
 
 
 @pytest.mark.parametrize("qid", ["d001", "d002", "d003"])

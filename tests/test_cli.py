@@ -75,8 +75,18 @@ def test_ask_json_prints_exactly_one_answer_object(real_settings: Settings) -> N
     assert "8.753 Unternehmen mit ausländischen Investitionen" in first["quote"]
     assert "8753" in first["translation"]
 
-    text = cqbot(*args, "ask", "Quelle est la température moyenne en été à Chongqing ?")
-    assert text.returncode == 0 and text.stdout.strip() == "Les documents ne répondent pas à cette question."
+    text = cqbot(*args, "ask", "--explain", "Quelle est la température moyenne en été à Chongqing ?")
+    lines = text.stdout.splitlines()
+    assert text.returncode == 0
+    assert lines[0] == (
+        "Les documents ne répondent pas à cette question. "
+        "Les passages les plus proches portent sur un autre sujet."
+    )
+    # the closest passages, labelled as not an answer, then the decision
+    assert lines[2] == "Passages les plus proches (pas une réponse) :"
+    assert lines[3].startswith("  “") and lines[4].startswith("  [1] ")
+    assert "decision: decline" in lines
+    assert any(line.startswith("  margin  FAILED (") for line in lines)
 
 
 @pytest.mark.model

@@ -145,7 +145,11 @@ def test_report_json_matches_metrics_recomputed_from_results(dev_run: dict[str, 
     out = dev_run["out"]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     records = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert ev.metrics(records) == {"overall": report["overall"], "by_language": report["by_language"]}
+    assert ev.metrics(records) == {
+        "overall": report["overall"],
+        "by_language": report["by_language"],
+        "by_tag": report["by_tag"],
+    }
     assert report["overall"]["questions"] == len(PICK)
     assert report["overall"]["support"]["refusal_recall"] == 1
     assert report["meta"]["k"] == 2 and report["meta"]["skipped"] == 1

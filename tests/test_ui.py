@@ -123,7 +123,8 @@ def test_refusals_look_different_from_answers() -> None:
         ("de", ["Quellen", "Übersetzung", "S. 3", "Zitierte Stellen", "Quelle ↗"]),
         ("en", ["Sources", "Translation", "p. 3", "Cited passages", "source ↗"]),
         ("zh", ["来源", "译文", "第 3 页", "引用段落", "原文 ↗"]),
-        ("ko", ["Sources", "Translation", "p. 3"]),  # no table for it: English
+        ("ko", ["출처", "번역", "3쪽"]),
+        ("xx", ["Sources", "Translation", "p. 3"]),  # no messages for it: English
     ],
 )
 def test_labels_follow_the_language_of_the_answer(lang: str, labels: list[str]) -> None:

@@ -26,7 +26,7 @@ def align(original: Document, translation: Document) -> dict[Span, Span] | None:
 def check_translation(original: Document, translation: Document) -> list[str]:
     """What is wrong with a translation: sentences that do not align, or an original sentence with a
     number its aligned translation lacks. (Not the reverse: "ein Fünfzehntel" may become "1/15".)"""
-    from cqbot.numbers import values
+    from cqbot.numbers import scale_factors, values
 
     mapping = align(original, translation)
     if mapping is None:
@@ -36,7 +36,12 @@ def check_translation(original: Document, translation: Document) -> list[str]:
     problems = []
     for (t_start, t_end), (o_start, o_end) in sorted(mapping.items()):
         o_text, t_text = original.text[o_start:o_end], translation.text[t_start:t_end]
-        missing = values(o_text, original.lang) - values(t_text, translation.lang)
+        # "10 und 2 Milliarden" / "10.000 y 2.000 millones": the first number shares the scale word
+        have = values(t_text, translation.lang)
+        have |= {float(f"{v * f:.9g}") for v in have for f in scale_factors(t_text, translation.lang)}
+        missing = values(o_text, original.lang) - have
+        factors = scale_factors(o_text, original.lang)
+        missing = {v for v in missing if not any(float(f"{v * f:.9g}") in have for f in factors)}
         if missing:
             shown = ", ".join(f"{v:g}" for v in sorted(missing))
             problems.append(f"number {shown} not in the translation: {o_text[:60]!r} / {t_text[:60]!r}")

@@ -17,6 +17,7 @@ from importlib import resources
 _NUMBER = re.compile(r"(?<![0-9])[0-9]+(?:[.,'\u00a0\u2009\u202f ][0-9]+)*")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:([.,'\u00a0\u2009\u202f ])[0-9]{3})(?:\1[0-9]{3})*")
 _DECIMAL = re.compile(r"[0-9]+[.,][0-9]+")
+_GROUPED_DECIMAL = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+")
 _SCALE_WORD = re.compile(r"\s?\.?\s?([^\W\d_]+)\.?")
 
 
@@ -51,15 +52,19 @@ def _decimal_comma(lang: str | None) -> bool | None:
 @cache
 def _months() -> dict[str, int]:
     tables: dict[str, list[str]] = _tables()["months"]  # type: ignore[assignment]
-    return {name: i + 1 for names in tables.values() for i, name in enumerate(names)}
+    return {form: i + 1 for names in tables.values() for i, name in enumerate(names) for form in name.split("|")}
 
 
 def _plain(token: str, scaled: bool = False, comma: bool | None = None) -> list[float]:
     """The value(s) of one digit run with its separators: grouped thousands, a decimal, or parts (dates).
     `comma`: whether the language writes a decimal comma (True), point (False) or either (None: then
     one separator before a scale word is a decimal one: 5,793 Milliarden = 5.793 billion)."""
+    decimal, grouping = (",", ".") if comma else (".", ",")
+    if comma is not None and _GROUPED_DECIMAL.fullmatch(
+        token.replace(grouping, "\0").replace(decimal, ".").replace("\0", ",")
+    ):
+        return [float(token.replace(grouping, "").replace(decimal, "."))]  # 8,000.6 / 8.000,6
     if comma is not None and _DECIMAL.fullmatch(token):
-        decimal, grouping = (",", ".") if comma else (".", ",")
         if decimal in token:
             return [float(token.replace(decimal, "."))]
         if not _GROUPED.fullmatch(token.replace(grouping, ",")):  # "G8.5" in German: a decimal still
@@ -107,3 +112,10 @@ def values(text: str, lang: str | None = None) -> set[float]:
         if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", lowered):
             out.add(float(month))
     return out
+
+
+def scale_factors(text: str, lang: str | None = None) -> set[float]:
+    """The factors of the scale words a text uses ("10 und 2 Milliarden": {1e9})."""
+    text = unicodedata.normalize("NFKC", text)
+    scales = _scales(lang)
+    return {f for m in _NUMBER.finditer(text) if (f := _scale_after(text, m.end(), scales)) != 1.0}
