@@ -155,3 +155,24 @@ def test_hostile_document_shows_as_text_and_runs_no_script(
         assert page.evaluate("window.__pwned") is None
         assert page.locator('a[href^="javascript"]').count() == 0
         assert page.locator("#cq-sources script, #cq-chat script, #cq-about script").count() == 0
+
+
+@pytest.mark.model
+def test_a_decline_shows_its_reason_and_the_closest_passages(browser: Any, real_bot: Any) -> None:
+    from playwright.sync_api import expect
+
+    question = "Qual è la temperatura media d'estate a Chongqing?"  # Italian: messages in Italian too
+    expected = real_bot.ask(question)
+    assert not expected.answered and len(expected.closest) == 2
+    with served(real_bot) as url, chat_page(browser, url) as (page, _):
+        ask(page, question)
+        refusal = page.locator("#cq-chat .cq-refusal").last
+        expect(refusal).to_contain_text("I documenti non rispondono a questa domanda.", timeout=60_000)
+        closest = refusal.locator(".cq-closest")
+        expect(closest.locator(".cq-label")).to_have_text("Passaggi più vicini (non sono una risposta):")
+        expect(closest.locator("li")).to_have_count(2)
+        for c, item in zip(expected.closest, closest.locator("li").all(), strict=True):
+            expect(item.locator("q")).to_have_text(c.quote)
+            expect(item).to_contain_text(c.title)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-decline.png"), full_page=True)

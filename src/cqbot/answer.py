@@ -23,11 +23,11 @@ def rank_hits(hits: Sequence[SentenceHit]) -> list[SentenceHit]:
 # (see benchmarks/RESULTS.md): dense similarity leads; the primary source wins near-ties with
 # summaries that restate it; a year the question asks about must be in the sentence.
 W_LEXICAL = 0.02
-W_PRIMARY = 0.04
+W_PRIMARY = 0.03
 W_YEAR = 0.1
 # Question terms in the sentence or its translation (rare among the candidates weigh more): tells
 # apart sentences of one chunk that e5 scores alike. 0.0075-0.0125 tie for best (RESULTS.md).
-W_OVERLAP = 0.01
+W_OVERLAP = 0.03
 # A document about the corpus subject (settings.subject) over look-alikes about other places, for
 # questions that name no place (a question naming a place matches that place's sentences anyway).
 W_SUBJECT = 0.04

@@ -63,7 +63,9 @@ class Decision:
 
     @property
     def failed(self) -> Check | None:
-        return next((c for c in self.checks if not c.held), None)
+        """The check that explains a decline best: a specific requirement before the margin."""
+        failed = [c for c in self.checks if not c.held]
+        return next((c for c in failed if c.name != "margin"), failed[0] if failed else None)
 
     def to_dict(self) -> dict[str, Any]:
         return {

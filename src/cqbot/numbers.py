@@ -52,7 +52,9 @@ def _decimal_comma(lang: str | None) -> bool | None:
 @cache
 def _months() -> dict[str, int]:
     tables: dict[str, list[str]] = _tables()["months"]  # type: ignore[assignment]
-    return {form: i + 1 for names in tables.values() for i, name in enumerate(names) for form in name.split("|")}
+    return {
+        form: i + 1 for names in tables.values() for i, name in enumerate(names) for form in name.split("|")
+    }
 
 
 def _plain(token: str, scaled: bool = False, comma: bool | None = None) -> list[float]:
