@@ -40,45 +40,10 @@ _SHARED: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"[\u0400-\u04ff]"), ("ru", "uk", "bg", "sr", "mk", "be", "kk", "ky", "mn", "tg")),
     (re.compile(r"[\u0900-\u097f]"), ("hi", "mr", "ne")),
 )
-LATIN = [
-    "en",
-    "de",
-    "fr",
-    "es",
-    "it",
-    "pt",
-    "nl",
-    "pl",
-    "tr",
-    "vi",
-    "id",
-    "ms",
-    "sv",
-    "da",
-    "no",
-    "fi",
-    "et",
-    "lv",
-    "lt",
-    "cs",
-    "sk",
-    "sl",
-    "hr",
-    "ro",
-    "hu",
-    "ca",
-    "gl",
-    "eu",
-    "sq",
-    "is",
-    "af",
-    "sw",
-    "tl",
-    "cy",
-    "ga",
-    "az",
-    "uz",
-]
+LATIN = tuple(
+    "en de fr es it pt nl pl tr vi id ms sv da no fi et lv "
+    "lt cs sk sl hr ro hu ca gl eu sq is af sw tl cy ga az uz".split()
+)  # fmt: skip
 # every language this module can return
 LANGUAGES = tuple(
     dict.fromkeys([lang for lang, _ in _SCRIPTS] + [lang for _, group in _SHARED for lang in group] + LATIN)
@@ -90,13 +55,20 @@ SHORT = 25
 MIN_CONFIDENCE = 0.35
 
 
-@lru_cache(maxsize=8)
-def _identifier(languages: tuple[str, ...]) -> Any:
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    """py3langid over every language it knows (loading it takes ~0.4 s: once per process)."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    ident.set_languages(list(languages))
-    return ident
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _classify(text: str, languages: tuple[str, ...]) -> tuple[str, float]:
+    """The likeliest of `languages` and its probability among them (as if only they were known)."""
+    ranked = [(lang, p) for lang, p in _identifier().rank(text) if lang in languages]
+    total = sum(p for _, p in ranked)
+    lang, p = ranked[0]
+    return str(lang), float(p / total) if total > 0 else 0.0
 
 
 def detect_language(text: str, default: str = "en") -> str:
@@ -107,12 +79,11 @@ def detect_language(text: str, default: str = "en") -> str:
             return lang
     for pattern, group in _SHARED:
         if pattern.search(text):
-            lang, _ = _identifier(group).classify(text)
-            return str(lang)
+            return _classify(text, group)[0]
     letters = _LETTER.findall(text)
     if len(letters) < 3:
         return default
-    lang, prob = _identifier(tuple(LATIN)).classify(text)
+    lang, prob = _classify(text, LATIN)
     if len(letters) < SHORT and prob < MIN_CONFIDENCE:
         return default
     return str(lang)

@@ -103,6 +103,7 @@ class Chatbot:
 
             self.generator = Generator(settings, embedder, index, self.retriever)
         embedder.embed_queries(["warm-up"])  # the first call pays one-off setup; not the first asker
+        detect_language("warm-up")  # loads the language model (~0.4 s)
 
     @classmethod
     def from_settings(
