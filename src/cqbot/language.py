@@ -40,9 +40,9 @@ _SHARED: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"[\u0400-\u04ff]"), ("ru", "uk", "bg", "sr", "mk", "be", "kk", "ky", "mn", "tg")),
     (re.compile(r"[\u0900-\u097f]"), ("hi", "mr", "ne")),
 )
-LATIN = tuple(
-    "en de fr es it pt nl pl tr vi id ms sv da no fi et lv "
-    "lt cs sk sl hr ro hu ca gl eu sq is af sw tl cy ga az uz".split()
+LATIN = (
+    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "tr", "vi", "id", "ms", "sv", "da", "no", "fi", "et", "lv", "lt",
+    "cs", "sk", "sl", "hr", "ro", "hu", "ca", "gl", "eu", "sq", "is", "af", "sw", "tl", "cy", "ga", "az", "uz",
 )  # fmt: skip
 # every language this module can return
 LANGUAGES = tuple(
