@@ -41,8 +41,9 @@ _SHARED: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"[\u0900-\u097f]"), ("hi", "mr", "ne")),
 )
 LATIN = (
-    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "tr", "vi", "id", "ms", "sv", "da", "no", "fi", "et", "lv", "lt",
-    "cs", "sk", "sl", "hr", "ro", "hu", "ca", "gl", "eu", "sq", "is", "af", "sw", "tl", "cy", "ga", "az", "uz",
+    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "tr", "vi", "id", "ms", "sv",
+    "da", "no", "fi", "et", "lv", "lt", "cs", "sk", "sl", "hr", "ro", "hu", "ca",
+    "gl", "eu", "sq", "is", "af", "sw", "tl", "cy", "ga", "az", "uz",
 )  # fmt: skip
 # every language this module can return
 LANGUAGES = tuple(
