@@ -47,7 +47,9 @@ LATIN = (
 )  # fmt: skip
 # every language this module can return
 LANGUAGES = tuple(
-    dict.fromkeys([lang for lang, _ in _SCRIPTS] + [lang for _, group in _SHARED for lang in group] + LATIN)
+    dict.fromkeys(
+        [lang for lang, _ in _SCRIPTS] + [lang for _, group in _SHARED for lang in group] + [*LATIN]
+    )
 )
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 # A short Latin-script question (under SHORT letters) keeps py3langid's guess only if it is this sure
