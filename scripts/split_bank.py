@@ -21,9 +21,10 @@ from cqbot.chunking import split_sentences
 from cqbot.corpus import read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
+# changing the salt re-deals the parts: never do that to make a figure look better
 SALT = "cqbot-bank-1"
 SOURCE = "chongqing-foreign-investment"  # the German source article; every other document is "related"
-SEVEN = {"de", "en", "zh", "fr", "es", "ja", "ru"}  # the languages the pattern rules of constraints.py read  # changing it re-deals the parts: never do that to make a figure look better
+SEVEN = {"de", "en", "zh", "fr", "es", "ja", "ru"}  # the languages the pattern rules of constraints.py read
 
 
 def _share(key: str) -> float:
