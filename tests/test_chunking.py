@@ -303,3 +303,19 @@ def test_chunk_corpus_keeps_document_order() -> None:
     chunks = chunk_corpus(docs, size=900, overlap=1)
     assert [c.doc_id for c in chunks][-1] == "b"
     assert chunks == chunk_document(docs[0]) + chunk_document(docs[1])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("चोंगछिंग में 8,753 कंपनियाँ हैं। 322 कंपनियाँ मौजूद हैं।", ["चोंगछिंग में 8,753 कंपनियाँ हैं।", "322 कंपनियाँ मौजूद हैं।"]),
+        ("يوجد 8,753 شركة. هل هذا صحيح؟ نعم.", ["يوجد 8,753 شركة.", "هل هذا صحيح؟", "نعم."]),
+        (
+            "현재 8,753개의 기업이 있다. 322개가 진출해 있다.",
+            ["현재 8,753개의 기업이 있다.", "322개가 진출해 있다."],
+        ),
+        ("Υπάρχουν 8.753 επιχειρήσεις. Υπάρχουν 322.", ["Υπάρχουν 8.753 επιχειρήσεις.", "Υπάρχουν 322."]),
+    ],
+)
+def test_sentences_of_scripts_without_case(text: str, expected: list[str]) -> None:
+    assert [text[a:b] for a, b in split_sentences(text)] == expected

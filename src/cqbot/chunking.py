@@ -1,7 +1,8 @@
 """Document -> Chunks with stable ids and exact character offsets; pure functions.
 
 Sentences are found by a rule-based splitter tuned for policy text in German, English and Chinese
-(reasonable for French, Spanish, Russian, Japanese): abbreviations, German ordinals ("14.") and
+(reasonable for French, Spanish, Russian, Japanese, Korean, Greek, Arabic and Hindi: । and ؟ end a sentence,
+and a letter of a script without case may start one): abbreviations, German ordinals ("14.") and
 quoted text never end a sentence; 。！？ do outside quotes; paragraph breaks and list items always do.
 """
 
@@ -22,7 +23,7 @@ _LINE_BREAK = re.compile(
     r"|[一二三四五六七八九十]+、|（[一二三四五六七八九十\d]+）|第[一二三四五六七八九十百零〇\d]+[章节条款]))"
     r"|(?m:^[ \t]*#[^\n]*)\n"
 )
-_EUROPEAN_END = re.compile(r"[.!?…]+[\"'”’“»«)\]*_]*(?=\s)")
+_EUROPEAN_END = re.compile(r"[.!?…।؟]+[\"'”’“»«)\]*_]*(?=\s)")
 _CJK_END = re.compile(r"[。！？]+[”’」』）》〉\"']*")
 _NO_SPLIT_AFTER_CJK = "，、；：,;:。！？"
 _OPENING = "\"'„“‚‘«»(\\[¿¡*_「『《"
@@ -160,7 +161,8 @@ def _starts_sentence(text: str, cut: int, end: int) -> bool:
     if i >= end:
         return False
     ch = text[i]
-    return ch.isupper() or ch.isdigit() or "\u3040" <= ch <= "\u9fff"
+    # a capital, a digit, or a letter of a script without case (CJK, Hangul, Arabic, Hebrew, Devanagari)
+    return ch.isupper() or ch.isdigit() or (ch.isalpha() and not ch.islower())
 
 
 def _is_abbreviation(text: str, block_start: int, m: re.Match[str], end: int) -> bool:

@@ -18,7 +18,8 @@ _NUMBER = re.compile(r"(?<![0-9])[0-9]+(?:[.,'\u00a0\u2009\u202f ][0-9]+)*")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:([.,'\u00a0\u2009\u202f ])[0-9]{3})(?:\1[0-9]{3})*")
 _DECIMAL = re.compile(r"[0-9]+[.,][0-9]+")
 _GROUPED_DECIMAL = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+")
-_SCALE_WORD = re.compile(r"\s?\.?\s?([^\W\d_]+)\.?")
+# the word after a number: letters and the combining marks of Indic scripts (करोड़), up to a space or sign
+_SCALE_WORD = re.compile(r"\s?\.?\s?([^\s\d.,;:!?()\[\]\"'“”„«»%/-]+)\.?")
 
 
 @cache
@@ -33,11 +34,11 @@ def _scales(lang: str | None) -> dict[str, float]:
     """Scale words of `lang` (all languages when None; where they differ, e.g. Billion, the first wins)."""
     tables: dict[str, dict[str, float]] = _tables()["multipliers"]  # type: ignore[assignment]
     if lang is not None and lang in tables:
-        return dict(tables[lang])
+        return {unicodedata.normalize("NFKC", w): v for w, v in tables[lang].items()}
     out: dict[str, float] = {}
     for table in tables.values():
         for word, value in table.items():
-            out.setdefault(word, value)
+            out.setdefault(unicodedata.normalize("NFKC", word), value)
     return out
 
 
