@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.conftest import CORPUS
+
 from cqbot.chunking import split_sentences
 from cqbot.corpus import read_corpus
 from cqbot.goldset import load_questions
-from tests.conftest import CORPUS
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"
 SEVEN = {"de", "en", "zh", "fr", "es", "ja", "ru"}
