@@ -33,9 +33,9 @@ lint: setup-dev
 
 ## Set up, lint, type-check, run the test suite and the evaluation gate
 test: lint
-	$(BIN)/python -m pytest -q
 	@$(BIN)/cqbot build -q
-	$(BIN)/cqbot eval eval/questions.jsonl --out eval-out -q $(EVAL_BARS)
+	$(BIN)/python -m pytest -q
+	$(BIN)/cqbot eval eval/locked.jsonl --out eval-out -q $(EVAL_BARS)
 
 bench: setup-dev
 	$(BIN)/python benchmarks/bench_build.py

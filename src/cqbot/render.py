@@ -149,7 +149,7 @@ def explain_text(evidence: Mapping[str, object]) -> str:
         f"decision: {'answer' if evidence.get('answered') else 'decline'}",
         f"best sentence score {evidence.get('best_score')}, off-topic anchors {evidence.get('background')}, "
         f"margin {evidence.get('margin')} (needs {evidence.get('min_margin')})",
-        f"question asks for: {asks.get('kind')} (share of nearest examples {asks.get('share')})",
+        f"question asks for: {asks.get('kind')} (probability {asks.get('share')})",
     ]
     checks = evidence.get("checks") or []
     assert isinstance(checks, Sequence)
