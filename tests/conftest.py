@@ -49,7 +49,9 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> It
 
     base = tmp_path_factory.mktemp("real")
     shutil.copytree(CORPUS, base / "corpus")
-    if (ROOT / "index" / "manifest.json").exists():  # built already (make test builds first): reuse its vectors
+    if (
+        ROOT / "index" / "manifest.json"
+    ).exists():  # built already (make test builds first): reuse its vectors
         shutil.copytree(ROOT / "index", base / "index")
     settings = load_settings(env={}, corpus_dir=base / "corpus", index_dir=base / "index")
     build(settings, real_embedder)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,34 @@ def test_below_bars_names_each_metric_and_unmeasured_ones() -> None:
     failures = ev.below_bars(overall, [("cite@1", 0.9), ("mrr", 0.9), ("refusal_recall", 0.5)])
     assert failures == ["cite@1 0.800 < 0.9", "refusal_recall not measured (bar 0.5)"]
     assert ev.below_bars(overall, [("cite@1", 0.8)]) == []
+
+
+def test_bars_on_a_slice_and_a_ceiling_for_answerable_declined() -> None:
+    def tagged(qid: str, tags: list[str], answerable: bool, answered: bool, cited: bool) -> dict[str, Any]:
+        question = Question(
+            id=qid, question="?", evidence=("e",) if answerable else (), answerable=answerable
+        )
+        question = replace(question, tags=tuple(tags))
+        return rec(question, result(["e" if cited else "x"] if answered else [], answered=answered))
+
+    records = [
+        tagged("a", ["source"], True, True, True),
+        tagged("b", ["related"], True, True, False),
+        tagged("c", ["related"], True, False, False),
+        tagged("d", ["related"], False, False, False),
+    ]
+    m = ev.metrics(records)
+    assert m["by_tag"]["source"]["cite@1"] == 1.0 and m["by_tag"]["related"]["cite@1"] == 0.0
+    assert m["overall"]["answerable_declined"] == pytest.approx(1 / 3)
+    assert m["by_tag"]["related"]["answerable_declined"] == 0.5
+    assert ev.parse_bar("related:cite@1=0.5") == ("related:cite@1", 0.5)
+    assert ev.below_bars(m, [("source:cite@1", 0.9), ("related:cite@1", 0.5)]) == [
+        "related:cite@1 0.000 < 0.5"
+    ]
+    assert ev.below_bars(m, [("answerable_declined", 0.3)]) == ["answerable_declined 0.333 > 0.3"]
+    assert ev.below_bars(m, [("answerable_declined", 0.4), ("missing:cite@1", 0.1)]) == [
+        "missing:cite@1 not measured (bar 0.1)"
+    ]
 
 
 def test_headline_names_k() -> None:
