@@ -473,6 +473,9 @@ def test_refusal_token_declines_in_the_askers_language(llm_bot, llm: FakeLLM) ->
         answer = llm_bot.ask(question)
         assert not answer.answered and answer.citations == () and answer.mode == "generated"
         assert answer.answer == message(lang, "not_found")
+        # the passages the model was given are shown as the closest ones
+        assert answer.closest and "closest" in answer.to_dict()
+        assert answer.closest[0].quote in llm.requests[-1]["messages"][-1]["content"]
 
 
 @pytest.mark.model

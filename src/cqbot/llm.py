@@ -265,8 +265,13 @@ class Generator:
         """Check a complete generated text and make the Answer: refusal, checked answer, or fallback."""
         lang = extractive.language
         if is_refusal(text):
-            return replace(
-                extractive, answered=False, answer=message(lang, "not_found"), citations=(), mode="generated"
+            return replace(  # the passages it was given are the closest ones
+                extractive,
+                answered=False,
+                answer=message(lang, "not_found"),
+                citations=(),
+                mode="generated",
+                closest=extractive.citations,
             )
         checked = check(text, sources, self.embedder)
         if not checked.citations:

@@ -83,7 +83,7 @@ def _plain(token: str, scaled: bool = False, comma: bool | None = None) -> list[
 
 def _scale_after(text: str, end: int, scales: dict[str, float]) -> float:
     """The factor of a scale word right after a number (Chinese 万 and 亿 need no space)."""
-    rest = text[end : end + 12]
+    rest = text[end : end + 40]
     head = rest.lstrip()
     for size in (2, 1):  # CJK scale characters: 万亿 before 万
         if head[:size] in scales:
