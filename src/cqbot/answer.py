@@ -19,15 +19,17 @@ def rank_hits(hits: Sequence[SentenceHit]) -> list[SentenceHit]:
     return sorted(hits, key=combined_score, reverse=True)
 
 
-# Weights of the secondary signals, tuned on eval/questions.jsonl and eval/fresh_questions.jsonl
-# (see benchmarks/RESULTS.md): dense similarity leads; the primary source wins near-ties with
-# summaries that restate it; a year the question asks about must be in the sentence.
+# Weights of the secondary signals, chosen on the tuning part of the question bank (eval/tuning.jsonl,
+# benchmarks/RESULTS.md): dense similarity leads; the primary source wins near-ties with summaries that
+# restate it (0.03: at 0.04 the summaries lose questions about themselves, at 0.02 the source loses its
+# own); a year the question asks about must be in the sentence.
 W_LEXICAL = 0.02
 W_PRIMARY = 0.03
 W_YEAR = 0.1
-# Question terms in the sentence or its translation (rare among the candidates weigh more): tells
-# apart sentences of one chunk that e5 scores alike. 0.0075-0.0125 tie for best (RESULTS.md).
-W_OVERLAP = 0.03
+# Question terms in the sentence or its translations (rare among the candidates weigh more): tells
+# apart sentences of one chunk that e5 scores alike. 0.02 and 0.03 tie on cite@1 (0.825); 0.02 declines
+# one more near miss.
+W_OVERLAP = 0.02
 # A document about the corpus subject (settings.subject) over look-alikes about other places, for
 # questions that name no place (a question naming a place matches that place's sentences anyway).
 W_SUBJECT = 0.04
