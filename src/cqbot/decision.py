@@ -34,6 +34,9 @@ REASONS = {
 }
 
 
+EXPLAINS = ("term", "place", "year", "margin", "number", "money", "name")
+
+
 @dataclass(frozen=True)
 class Check:
     """One requirement of the answer, whether the best sentence met it, and what was looked at."""
@@ -63,9 +66,10 @@ class Decision:
 
     @property
     def failed(self) -> Check | None:
-        """The check that explains a decline best: a specific requirement before the margin."""
+        """The check that explains a decline best: what the documents lack (a term, place or year) before
+        an off-topic question, before what the closest sentence lacks (a number, money, a name)."""
         failed = [c for c in self.checks if not c.held]
-        return next((c for c in failed if c.name != "margin"), failed[0] if failed else None)
+        return min(failed, key=lambda c: EXPLAINS.index(c.name), default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
