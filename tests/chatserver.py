@@ -31,10 +31,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(bot: Any) -> Iterator[str]:
-    """The chat app over `bot` on a free localhost port, in this process."""
+def served(bot: Any, **options: Any) -> Iterator[str]:
+    """The chat app over `bot` on a free localhost port, in this process (options: auth, root_path)."""
     app = ui.build_app(bot)
-    url = ui.launch(app, "127.0.0.1", free_port(), block=False)
+    url = ui.launch(app, "127.0.0.1", free_port(), block=False, bot=bot, **options)
     try:
         yield url
     finally:

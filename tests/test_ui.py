@@ -215,6 +215,50 @@ def test_server_serves_a_hostile_document_as_text(
         assert config.get("analytics_enabled") is False and config["max_file_size"] is not None
 
 
+def test_server_behind_a_login_and_a_proxy_path_with_an_open_health_route(
+    tmp_settings: Settings, fake_embedder: HashingEmbedder
+) -> None:
+    import httpx
+    from gradio_client import Client
+
+    bot = build_hostile_bot(tmp_settings, fake_embedder)
+    with served(bot, auth=[("ana", "s3cret")], root_path="/cqbot") as url:
+        health = httpx.get(url + "health", timeout=10)
+        assert health.status_code == 200
+        assert health.json() == {
+            "status": "ok",
+            "index_generation": bot.index.manifest.generation,
+            "documents": 1,
+            "chunks": len(bot.index.chunks),
+            "model": "hashing-test-embedder",
+            "built_at": bot.index.manifest.built_at,
+        }
+        assert httpx.get(url + "config", timeout=10).status_code == 401  # the app itself needs a login
+        with pytest.raises(Exception):  # noqa: B017 (gradio_client raises a plain ValueError here)
+            Client(url, verbose=False, auth=("ana", "wrong"))
+        client = Client(url, verbose=False, auth=("ana", "s3cret"))
+        assert client.predict(HOSTILE_QUESTION, api_name="/chat")["answered"]
+        login = httpx.post(url + "login", data={"username": "ana", "password": "s3cret"}, timeout=10)
+        config = httpx.get(url + "config", cookies=login.cookies, timeout=10).json()
+        assert config["root"].endswith("/cqbot")  # links the page makes go through the proxy's prefix
+
+
+def test_serve_rejects_a_malformed_login_or_proxy_path(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cqbot.cli import cli
+
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["serve", "--auth", "nopassword"])
+    assert bad.exit_code == 2 and "error: --auth takes USER:PASSWORD" in bad.output
+    users = tmp_path / "users"
+    users.write_text("# who may log in\nana:s3cret\n:nouser\n", encoding="utf-8")
+    bad = runner.invoke(cli, ["serve", "--auth-file", str(users)])
+    assert bad.exit_code == 2 and "USER:PASSWORD" in bad.output
+    bad = runner.invoke(cli, ["serve", "--root-path", "cqbot"])
+    assert bad.exit_code == 2 and "error: --root-path must start with '/', got 'cqbot'" in bad.output
+
+
 @pytest.mark.model
 def test_serve_command_builds_a_missing_index_then_answers(tmp_path: Path) -> None:
     from gradio_client import Client

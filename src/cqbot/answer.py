@@ -103,5 +103,26 @@ def compose(
         if failed is None:
             return message(lang, "not_found")
         return f"{message(lang, 'not_found')} {message(lang, REASONS[failed.name], term=failed.detail)}"
-    quotes = " ".join(f"„{c.quote}“ [{c.n}]" if lang == "de" else f"“{c.quote}” [{c.n}]" for c in citations)
-    return f"{message(lang, 'lead')} {quotes}"
+    space = "" if lang in UNSPACED else " "
+    return message(lang, "lead") + space + space.join(quoted(lang, c) for c in citations)
+
+
+def quoted(lang: str, c: Citation) -> str:
+    """One quote of the answer text with its marker: the aligned translation in the asker's language,
+    marked as a translation, where there is one (the citation keeps the original and its offsets)."""
+    opening, closing = QUOTES.get(lang, ("“", "”"))
+    if lang in UNSPACED:
+        tag = f"（{message(lang, 'translated')}）" if c.translation else ""
+        return f"{opening}{c.translation or c.quote}{closing}{tag}[{c.n}]"
+    tag = f" ({message(lang, 'translated')})" if c.translation else ""
+    return f"{opening}{c.translation or c.quote}{closing}{tag} [{c.n}]"
+
+
+UNSPACED = {"zh", "ja"}  # languages written without spaces between words and quotes
+
+
+# quotation marks of the answer text, where a language does not use “…”
+QUOTES = {
+    "de": ("„", "“"), "fr": ("« ", " »"), "ru": ("«", "»"), "uk": ("«", "»"), "ja": ("「", "」"),
+    "zh": ("“", "”"), "pl": ("„", "”"), "el": ("«", "»"), "ar": ("«", "»"), "fa": ("«", "»"),
+}  # fmt: skip

@@ -285,23 +285,66 @@ def eval_command(
     "--host", default="127.0.0.1", show_default=True, envvar="CQBOT_HOST", help="Address to listen on."
 )
 @click.option("--port", default=7860, show_default=True, envvar="CQBOT_PORT", type=click.IntRange(1, 65535))
+@click.option(
+    "--auth",
+    "auth",
+    multiple=True,
+    envvar="CQBOT_AUTH",
+    help="USER:PASSWORD who may log in (repeatable; env CQBOT_AUTH, space-separated). Default: no login.",
+)
+@click.option(
+    "--auth-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CQBOT_AUTH_FILE",
+    help="A file of USER:PASSWORD lines ('#' comments), instead of putting passwords on the command line.",
+)
+@click.option(
+    "--root-path",
+    default="",
+    envvar="CQBOT_ROOT_PATH",
+    help="Path prefix behind a reverse proxy, e.g. /cqbot.",
+)
 @click.pass_context
 @handle_errors
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, auth: tuple[str, ...], auth_file: Path | None, root_path: str
+) -> None:
     """Serve the chat app in the browser (builds the index first if it is missing or stale).
 
     \b
     Example:
       cqbot serve                      # http://127.0.0.1:7860
-      cqbot serve --host 0.0.0.0 --port 8080
+      cqbot serve --host 0.0.0.0 --port 8080 --auth-file /etc/cqbot/users --root-path /cqbot
     API: gradio_client.Client(url).predict("question", api_name="/chat") -> dict (as ask --json)
+    Health: GET /health -> {"status": "ok", "index_generation": ..., "documents": ...}
     """
     from cqbot.ui import serve as serve_app
 
+    users = parse_users(auth, auth_file)
+    if root_path and not root_path.startswith("/"):
+        _fail(f"--root-path must start with '/', got {root_path!r}", 2)
     try:
-        serve_app(_settings(ctx), host, port)
+        serve_app(_settings(ctx), host, port, auth=users, root_path=root_path.rstrip("/"))
     except OSError as exc:
         _fail(f"cannot serve on {host}:{port}: {str(exc).splitlines()[0]}", 1)
+
+
+def parse_users(pairs: tuple[str, ...], path: Path | None) -> list[tuple[str, str]] | None:
+    """USER:PASSWORD pairs from options and a file; None when there are none (no login)."""
+    entries = [p for pair in pairs for p in pair.split()]
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read --auth-file {path}: {exc}", 2)
+        entries += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    users = []
+    for entry in entries:
+        user, sep, password = entry.partition(":")
+        if not sep or not user or not password:
+            _fail("--auth takes USER:PASSWORD with both parts non-empty (one per line in --auth-file)", 2)
+        users.append((user, password))
+    return users or None
 
 
 def main() -> None:

@@ -104,24 +104,9 @@ def write_charts(out: Path, records: Sequence[Mapping[str, Any]], metrics: Mappi
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    groups = {"all": metrics["overall"], **metrics["by_language"]}
-    fig = Figure(figsize=(max(6.0, 1.4 * len(groups) + 2), 4.2), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    width = 0.8 / len(METRICS)
-    for i, name in enumerate(METRICS):
-        xs = [g + (i - (len(METRICS) - 1) / 2) * width for g in range(len(groups))]
-        ys = [m.get(name) for m in groups.values()]
-        points = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
-        ax.bar([p[0] for p in points], [p[1] for p in points], width, label=LABELS[name])
-        for x, y in zip(xs, ys, strict=True):
-            if y is None:
-                ax.text(x, 0.01, "n/a", rotation=90, ha="center", va="bottom", fontsize=6, color="grey")
-    ax.set_xticks(range(len(groups)), [f"{g}\n(n={m['questions']})" for g, m in groups.items()])
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("score (n/a: nothing to measure)")
-    ax.set_title("Metrics per language")
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    groups = {"all": metrics["overall"], **metrics.get("by_tag", {}), **metrics["by_language"]}
+    fig = Figure(figsize=(1.0 * len(METRICS) + 2.6, 0.32 * len(groups) + 1.6), layout="constrained")
+    _heat_map(fig, groups)
     names = ["metrics_by_language.png"]
     _save_atomic(fig, out / names[0])
 
@@ -144,6 +129,31 @@ def write_charts(out: Path, records: Sequence[Mapping[str, Any]], metrics: Mappi
         names.append("latency.png")
         _save_atomic(fig, out / "latency.png")
     return names
+
+
+def _heat_map(fig: Any, groups: Mapping[str, Mapping[str, Any]]) -> None:
+    """Rows (all, each slice, each language) x metrics, each cell coloured by its value and showing it;
+    answerable_declined is coloured reversed (lower is better); n/a cells are grey."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    values = np.array(
+        [[m.get(name) if m.get(name) is not None else np.nan for name in METRICS] for m in groups.values()]
+    )
+    good = values.copy()
+    declined = METRICS.index("answerable_declined")
+    good[:, declined] = 1 - good[:, declined]
+    ax.imshow(np.ma.masked_invalid(good), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    ax.set_facecolor("#dddddd")
+    for row, col in np.ndindex(values.shape):
+        value = values[row, col]
+        text = "n/a" if np.isnan(value) else f"{value:.2f}"
+        ax.text(col, row, text, ha="center", va="center", fontsize=7, color="black")
+    ax.set_xticks(range(len(METRICS)), [LABELS[n] for n in METRICS], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(groups)), [f"{g} (n={m['questions']})" for g, m in groups.items()], fontsize=7)
+    ax.set_title("Metrics per slice and language (green is good)")
 
 
 def _save_atomic(fig: Any, path: Path) -> None:

@@ -158,8 +158,34 @@ def build_app(bot: Chatbot) -> gr.Blocks:
     return app
 
 
-def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True) -> str:
-    """Start the server (bounded queue, no share link, no analytics) and return its local URL."""
+def health(bot: Chatbot) -> dict[str, Any]:
+    """What `/health` reports: the index being served (generation, counts, model, build time)."""
+    m = bot.index.manifest
+    return {
+        "status": "ok",
+        "index_generation": m.generation,
+        "documents": m.documents,
+        "chunks": m.chunks,
+        "model": m.model,
+        "built_at": m.built_at,
+    }
+
+
+def launch(
+    app: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    block: bool = True,
+    bot: Chatbot | None = None,
+    auth: list[tuple[str, str]] | None = None,
+    root_path: str = "",
+) -> str:
+    """Start the server (bounded queue, no share link, no analytics) and return its local URL.
+
+    `auth`: users who may log in (none: open); `root_path`: the path prefix a reverse proxy serves it
+    under ("/cqbot"); with `bot`, GET /health answers what `health` reports, without a login.
+    """
     _gradio()
     app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
     system_fonts = ["Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", "Arial", "sans-serif"]
@@ -169,15 +195,28 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, block: 
     _, url, _ = app.launch(
         server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
         footer_links=["api"], run_history=False, enable_monitoring=False, ssr_mode=False, mcp_server=False,
-        max_file_size="1mb", theme=theme, css=CSS, js=JS,
+        max_file_size="1mb", theme=theme, css=CSS, js=JS, auth=auth or None, root_path=root_path or None,
+        auth_message="cqbot: please log in." if auth else None,
     )  # fmt: skip
+    if bot is not None:
+        from fastapi.routing import APIRoute
+
+        # first, so that no route of the app shadows it; a load balancer's probe needs no login
+        app.app.router.routes.insert(0, APIRoute("/health", lambda: health(bot), methods=["GET"]))
     if block:
         print(f"cqbot is ready: {url}", flush=True)
         app.block_thread()
     return str(url)
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    auth: list[tuple[str, str]] | None = None,
+    root_path: str = "",
+) -> None:
     """Build the index if it is missing or stale, load the model once, and serve the chat app."""
     from cqbot import builder
     from cqbot.embedding import load_embedder, resolve_model
@@ -197,4 +236,4 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
         print(f"Building the index first ({'; '.join(reasons)}) …", flush=True)
         builder.build(settings, embedder, full=full, progress=True)
     bot = Chatbot.from_settings(settings, embedder=embedder)
-    launch(build_app(bot), host, port)
+    launch(build_app(bot), host, port, bot=bot, auth=auth, root_path=root_path)
