@@ -31,7 +31,12 @@ def fake_embedder() -> HashingEmbedder:
 def tmp_settings(tmp_path: Path) -> Settings:
     """Settings over an empty corpus/ and index/ in tmp_path (fill the corpus in the test)."""
     (tmp_path / "corpus").mkdir()
-    return load_settings(env={}, corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    return load_settings(
+        env={},
+        corpus_dir=tmp_path / "corpus",
+        index_dir=tmp_path / "index",
+        feedback_dir=tmp_path / "feedback",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +58,9 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> It
         ROOT / "index" / "manifest.json"
     ).exists():  # built already (make test builds first): reuse its vectors
         shutil.copytree(ROOT / "index", base / "index")
-    settings = load_settings(env={}, corpus_dir=base / "corpus", index_dir=base / "index")
+    settings = load_settings(
+        env={}, corpus_dir=base / "corpus", index_dir=base / "index", feedback_dir=base / "feedback"
+    )
     build(settings, real_embedder)
     yield settings
 

@@ -179,3 +179,31 @@ def test_a_decline_shows_its_reason_and_the_closest_passages(browser: Any, real_
             expect(item).to_contain_text(c.title)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "browser-decline.png"), full_page=True)
+
+
+def test_votes_on_answers_are_saved_with_the_comment(
+    browser: Any, tmp_settings: Settings, fake_embedder: HashingEmbedder
+) -> None:
+    import json
+
+    from playwright.sync_api import expect
+
+    bot = build_hostile_bot(tmp_settings, fake_embedder)
+    votes = tmp_settings.feedback_dir / "feedback.jsonl"
+    with served(bot) as url, chat_page(browser, url) as (page, _):
+        ask(page, HOSTILE_QUESTION)
+        answer = page.locator("#cq-chat .cq-answer").last
+        expect(answer).to_be_visible(timeout=30_000)
+        page.locator("#cq-chat button[aria-label='Like']").last.click()
+        expect(page.locator("#cq-voted")).to_contain_text("👍", timeout=10_000)
+        page.fill("#cq-comment textarea", "The fee is per night, not per week.")
+        page.locator("#cq-chat button[aria-label='Dislike']").last.click()
+        expect(page.locator("#cq-voted")).to_contain_text("👎", timeout=10_000)
+        expect(page.locator("#cq-comment textarea")).to_have_value("")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-votes.png"), full_page=True)
+    up, down = (json.loads(line) for line in votes.read_text(encoding="utf-8").splitlines())
+    assert (up["vote"], up["comment"], down["vote"]) == ("up", "", "down")
+    assert down["comment"] == "The fee is per night, not per week."
+    assert up["question"] == down["question"] == HOSTILE_QUESTION
+    assert up["answer"]["citations"] and up["answer"]["answered"] is True

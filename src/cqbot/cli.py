@@ -183,6 +183,13 @@ def provision(ctx: click.Context) -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option(
+    "--feedback",
+    "feedback_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The chat's votes (feedback/feedback.jsonl): 👍 answers are asked again as regression questions "
+    "(tag 'feedback'), 👎 ones are listed in report.md to review.",
+)
+@click.option(
     "--mode",
     type=click.Choice(["extractive", "generated", "both"]),
     help="Answers to score: quoted (extractive), from the LLM endpoint (generated; needs CQBOT_LLM_URL), "
@@ -198,6 +205,7 @@ def eval_command(
     bars: tuple[str, ...],
     strict: bool,
     quiet: bool,
+    feedback_path: Path | None,
     mode: str | None,
 ) -> None:
     """Ask every question of QUESTIONS (.jsonl or .csv) and score the answers against its gold fields.
@@ -206,6 +214,7 @@ def eval_command(
     Example:
       cqbot eval eval/dev_questions.jsonl --out eval-out --fail-under cite@1=0.8
       cqbot eval eval/dev_questions.jsonl --mode both   # eval-out/{extractive,generated}/ + comparison
+      cqbot eval eval/locked.jsonl --feedback feedback/feedback.jsonl
     """
     from datetime import UTC, datetime
 
@@ -222,6 +231,19 @@ def eval_command(
     qs, problems = load_questions(questions, strict=strict)
     for problem in problems:
         click.echo(f"warning: {problem}; line skipped", err=True)
+    to_review: list[dict[str, Any]] = []
+    if feedback_path is not None:
+        from cqbot.feedback import read_feedback
+
+        votes = read_feedback(feedback_path)
+        if votes.skipped:
+            click.echo(f"warning: {feedback_path}: {votes.skipped} line(s) are not votes; skipped", err=True)
+        qs = [*qs, *votes.questions]
+        to_review = [
+            {k: v.get(k) for k in ("time", "question", "language", "comment")}
+            | {"answer": v["answer"].get("answer", "")}
+            for v in votes.to_review
+        ]
     if not qs:
         raise EvalInputError(f"{questions}: no valid question to ask")
     settings = _settings(ctx)
@@ -247,6 +269,7 @@ def eval_command(
         result = evaluation.metrics(records)
         meta = {
             "questions_file": str(questions),
+            "to_review": to_review,
             "skipped": len(problems) + len(qs) - len(records),
             "k": k,
             "mode": m,

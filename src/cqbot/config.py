@@ -47,6 +47,8 @@ class Settings:
     # what a question asks for: "examples" (a classifier of question vectors fitted on labelled example
     # questions, any language), "rules" (pattern lists, seven languages) or "both" (either); asking.py
     question_analysis: str = "both"
+    # where the chat's 👍 / 👎 votes go (feedback.jsonl inside it)
+    feedback_dir: Path = Path("feedback")
     exact_search_limit: int = 50_000
     batch_size: int = 32
     # optional generated answers (OpenAI-compatible endpoint)

@@ -230,6 +230,14 @@ def markdown(
     for name in charts:
         out += [f"![{name.removesuffix('.png').replace('_', ' ')}]({name})", ""]
 
+    review = meta.get("to_review") or []
+    if review:
+        out += [f"## To review: answers voted 👎 in the chat ({len(review)})", ""]
+        for v in review:
+            comment = f" — “{_md(v.get('comment'))}”" if v.get("comment") else ""
+            out += [f"- {_md(v.get('time'))} ({_md(v.get('language'))}): {_md(v.get('question'))}{comment}"]
+            out += [f"  - answered: {_md(v.get('answer'))}"]
+        out.append("")
     failed = [(r, failed_checks(r)) for r in records]
     failed = [(r, checks) for r, checks in failed if checks]
     out += [f"## Failed questions ({len(failed)} of {len(records)})", ""]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from cqbot.errors import QuestionError
+from cqbot.feedback import record_vote
 from cqbot.messages import message, messages_known
 from cqbot.records import Answer
 from cqbot.render import CSS, JS, answer_html, corpus_html, esc, notice_html, sources_html
@@ -95,6 +96,15 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         turns, shown = [*turns, answer], [*shown, (asked, reply)]
         yield messages(shown), turns, shown, sources_html(turns, bot.index.documents)
 
+    def vote(turns: Turns, shown: Shown, comment: str, evt: gr.LikeData) -> tuple[str, str]:
+        """👍 / 👎 on an answer: one JSON line in the feedback file, with the optional comment."""
+        turn = answer_turn(shown, evt.index if isinstance(evt.index, int) else -1)
+        answer = turns[turn] if turn is not None and turn < len(turns) else None
+        if answer is None or not isinstance(evt.liked, bool):
+            return comment, ""
+        record_vote(bot.settings.feedback_dir, answer.to_dict(), evt.liked, comment or "")
+        return "", '<span class="cq-voted">✓ ' + ("👍" if evt.liked else "👎") + "</span>"
+
     def chat(question: str, history: list[str] | None = None) -> dict[str, Any]:
         """Answer a question from the documents: the answer text and its numbered, quoted citations."""
         try:
@@ -129,7 +139,8 @@ def build_app(bot: Chatbot) -> gr.Blocks:
                 with gr.Column(scale=3, min_width=360):
                     chatbot = gr.Chatbot(
                         elem_id="cq-chat", height=560, render_markdown=False, sanitize_html=True,
-                        latex_delimiters=[], buttons=[], feedback_options=None, examples=examples,
+                        latex_delimiters=[], buttons=[], feedback_options=("Like", "Dislike"),
+                        examples=examples,
                         placeholder="Ask about the documents · Fragen zu den Dokumenten · 关于文档的问题",
                         show_label=False, allow_tags=False, layout="bubble",
                     )  # fmt: skip
@@ -139,6 +150,12 @@ def build_app(bot: Chatbot) -> gr.Blocks:
                             placeholder="Your question · Ihre Frage · 您的问题 …", submit_btn=False,
                         )  # fmt: skip
                         send = gr.Button("Ask", elem_id="cq-send", variant="primary", scale=1, min_width=80)
+                    with gr.Row():
+                        comment = gr.Textbox(
+                            elem_id="cq-comment", show_label=False, scale=5, max_lines=2, max_length=2000,
+                            placeholder="What was wrong? (optional; sent with 👍 / 👎 on an answer)",
+                        )  # fmt: skip
+                        voted = gr.HTML("", elem_id="cq-voted")
                 with gr.Column(scale=2, min_width=320):
                     panel = gr.HTML(sources_html([], {}), elem_id="cq-sources")
             with gr.Tab("About the corpus"):
@@ -151,11 +168,24 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         for event in (box.submit, send.click):
             event(start, [box, shown], [box, pending, chatbot], queue=False, **private).then(**answer_step)
         chatbot.example_select(pick, [shown], [pending, chatbot], queue=False, **private).then(**answer_step)
+        chatbot.like(vote, [turns, shown, comment], [comment, voted], queue=False, **private)
         # the bin icon of the chat starts a new conversation
         chatbot.clear(lambda: ([], [], sources_html([], {})), None, [turns, shown, panel], **private)
         gr.api(chat, api_name="chat", concurrency_id="ask")
         gr.api(chat_stream, api_name="chat_stream", concurrency_id="ask")
     return app
+
+
+def answer_turn(shown: Shown, index: int) -> int | None:
+    """The turn whose answer is message `index` of the chat (a turn shows its question, if any, then
+    its answer); None for a question's message."""
+    at = 0
+    for turn, (question, _) in enumerate(shown):
+        at += 1 if question else 0
+        if at == index:
+            return turn
+        at += 1
+    return None
 
 
 def health(bot: Chatbot) -> dict[str, Any]:
