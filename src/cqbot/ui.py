@@ -103,7 +103,7 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         if answer is None or not isinstance(evt.liked, bool):
             return comment, ""
         record_vote(bot.settings.feedback_dir, answer.to_dict(), evt.liked, comment or "")
-        return "", '<span class="cq-voted">✓ ' + ("👍" if evt.liked else "👎") + "</span>"
+        return "", f'<span class="cq-voted">✓ {"like" if evt.liked else "dislike"} saved</span>'
 
     def chat(question: str, history: list[str] | None = None) -> dict[str, Any]:
         """Answer a question from the documents: the answer text and its numbered, quoted citations."""
@@ -153,7 +153,7 @@ def build_app(bot: Chatbot) -> gr.Blocks:
                     with gr.Row():
                         comment = gr.Textbox(
                             elem_id="cq-comment", show_label=False, scale=5, max_lines=2, max_length=2000,
-                            placeholder="What was wrong? (optional; sent with 👍 / 👎 on an answer)",
+                            placeholder="What was wrong? (optional; sent with your like or dislike)",
                         )  # fmt: skip
                         voted = gr.HTML("", elem_id="cq-voted")
                 with gr.Column(scale=2, min_width=320):
