@@ -171,3 +171,29 @@ def test_unknown_metric_exits_2_before_asking(dev_run: dict[str, Any], tmp_path:
     result = run_eval(dev_run["settings"], dev_run["questions"], tmp_path / "out", "--fail-under", "f1=0.5")
     assert result.exit_code == 2 and "unknown metric 'f1'" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.model
+def test_eval_asks_liked_answers_again_and_lists_disliked_ones(
+    real_bot: Any, real_settings: Settings, tmp_path: Path
+) -> None:
+    from cqbot.feedback import feedback_file, record_vote
+
+    liked = real_bot.ask("Wie viele Unternehmen mit ausländischen Investitionen gibt es in Chongqing?")
+    disliked = real_bot.ask("重庆有多少家世界500强企业？")
+    record_vote(tmp_path / "fb", liked.to_dict(), True)
+    record_vote(tmp_path / "fb", disliked.to_dict(), False, "should be the current figure")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(dev_lines("d001")[0] + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_eval(real_settings, questions, out, "--feedback", str(feedback_file(tmp_path / "fb")))
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == ["d001", "feedback-1"]
+    assert records[1]["cite_at_1"] is True  # the liked answer is still given: a regression check
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## To review: answers voted 👎 in the chat (1)" in report
+    assert "重庆有多少家世界500强企业？ — “should be the current figure”" in report
+    assert (
+        json.loads((out / "report.json").read_text(encoding="utf-8"))["by_tag"]["feedback"]["cite@1"] == 1.0
+    )
