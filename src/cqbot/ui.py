@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     import gradio as gr
 
     from cqbot.config import Settings
+    from cqbot.live import LiveChatbot
     from cqbot.pipeline import Chatbot
+
+    Bot = Chatbot | LiveChatbot
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ def _browser_lang(request: Any) -> str:
     return header[:2].lower() if messages_known(header[:2].lower()) else "en"
 
 
-def build_app(bot: Chatbot) -> gr.Blocks:
+def build_app(bot: Bot) -> gr.Blocks:
     """The chat page, the "About the corpus" tab, and the `/chat` API endpoint."""
     _gradio()
 
@@ -188,7 +191,7 @@ def answer_turn(shown: Shown, index: int) -> int | None:
     return None
 
 
-def health(bot: Chatbot) -> dict[str, Any]:
+def health(bot: Bot) -> dict[str, Any]:
     """What `/health` reports: the index being served (generation, counts, model, build time)."""
     m = bot.index.manifest
     return {
@@ -207,7 +210,7 @@ def launch(
     port: int = 7860,
     *,
     block: bool = True,
-    bot: Chatbot | None = None,
+    bot: Bot | None = None,
     auth: list[tuple[str, str]] | None = None,
     root_path: str = "",
 ) -> str:
@@ -251,6 +254,7 @@ def serve(
     from cqbot import builder
     from cqbot.embedding import load_embedder, resolve_model
     from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+    from cqbot.live import LiveChatbot
     from cqbot.pipeline import Chatbot
 
     _location, weights = resolve_model(settings)
@@ -265,5 +269,6 @@ def serve(
     if reasons:
         print(f"Building the index first ({'; '.join(reasons)}) …", flush=True)
         builder.build(settings, embedder, full=full, progress=True)
-    bot = Chatbot.from_settings(settings, embedder=embedder)
+    # follows the index folder: a `cqbot build` while serving is answering within seconds, no restart
+    bot = LiveChatbot(Chatbot.from_settings(settings, embedder=embedder))
     launch(build_app(bot), host, port, bot=bot, auth=auth, root_path=root_path)
