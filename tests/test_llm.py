@@ -264,17 +264,20 @@ def test_made_up_passage_number_is_removed_and_the_rest_renumbered() -> None:
     result = checked(
         "About 50 % of trade [3]. There are 8,753 firms [7]. 322 of the top 500 are there [2][2]."
     )
-    assert result.text == "About 50 % of trade [1]. There are 8,753 firms. 322 of the top 500 are there [2]."
+    # the statement whose only marker names no given passage is taken out of the answer and listed
+    assert result.text == "About 50 % of trade [1]. 322 of the top 500 are there [2]."
+    assert result.dropped == ("There are 8,753 firms.",)
     assert [(c.n, c.doc_id) for c in result.citations] == [(1, "doc3"), (2, "doc2")]
     assert result.removed == 1 and result.flagged
 
 
 def test_a_number_missing_from_the_passage_removes_the_marker() -> None:
     result = checked("There are 9,999 foreign-invested firms [1]. 322 of the top 500 are there [2].")
-    assert result.text == "There are 9,999 foreign-invested firms. 322 of the top 500 are there [1]."
+    assert result.text == "322 of the top 500 are there [1]."
+    assert result.dropped == ("There are 9,999 foreign-invested firms.",)
     assert [c.doc_id for c in result.citations] == ["doc2"]
     nothing = checked("There are 9,999 foreign-invested firms [1].")
-    assert nothing.citations == () and nothing.text == "There are 9,999 foreign-invested firms."
+    assert nothing.citations == () and nothing.text == "" and nothing.dropped[0].startswith("There are 9,999")
 
 
 def test_numbers_may_come_from_any_passage_of_one_marker_group() -> None:
@@ -283,9 +286,12 @@ def test_numbers_may_come_from_any_passage_of_one_marker_group() -> None:
     assert not checked("8,753 firms, 322 of them among the top 500 [1].").citations
 
 
-def test_unmarked_statements_with_unknown_figures_are_flagged() -> None:
-    assert checked("There are 8,753 firms [1]. The city has 32 million people.").unsupported == 1
-    assert not checked("There are 8,753 firms [1]. That is a lot.").flagged
+def test_unmarked_statements_with_unknown_figures_are_taken_out() -> None:
+    result = checked("There are 8,753 firms [1]. The city has 32 million people.")
+    assert result.unsupported == 1 and result.dropped == ("The city has 32 million people.",)
+    assert result.text == "There are 8,753 firms [1]."
+    kept = checked("There are 8,753 firms [1]. That is a lot.")
+    assert not kept.flagged and kept.text == "There are 8,753 firms [1]. That is a lot."
 
 
 def test_the_similarity_floor_rejects_unrelated_statements() -> None:
@@ -457,10 +463,10 @@ def test_a_figure_not_in_its_passage_loses_its_marker(llm_bot, real_bot, llm: Fa
     llm.script = reply
     answer = llm_bot.ask(EN)
     assert answer.mode == "generated"
-    assert (
-        answer.answer
-        == "Chongqing is home to 8,753 foreign-invested enterprises [1]. Of them, 999 are large."
-    )
+    # the statement with a figure its passage lacks is not part of the answer: it is listed apart
+    assert answer.answer == "Chongqing is home to 8,753 foreign-invested enterprises [1]."
+    assert answer.unsupported == ("Of them, 999 are large.",)
+    assert answer.to_dict()["unsupported"] == ["Of them, 999 are large."]
     assert answer.notice == message("en", "llm_flagged")
     llm.script = lambda req: Reply(f"In Chongqing gibt es 9.999 Unternehmen [{passage_with(req, '8.753')}].")
     assert_extractive_fallback(llm_bot.ask(DE), real_bot, DE, "llm_unchecked")

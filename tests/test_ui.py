@@ -303,3 +303,24 @@ def test_serve_command_builds_a_missing_index_then_answers(tmp_path: Path) -> No
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_unsupported_statements_are_shown_apart_from_the_answer() -> None:
+    doc = make_doc("Ein Satz.")
+    answer = make_answer("en", (cite(doc, "Ein Satz."),))
+    plain = render.answer_html(answer, 0)
+    assert "cq-unsupported" not in plain
+    flagged = Answer(
+        "Q?", "en", True, "“Ein Satz.” [1]", answer.citations, 1.0, mode="generated",
+        unsupported=("They run 40 <b>research</b> centres.",),
+    )  # fmt: skip
+    shown = render.answer_html(flagged, 0)
+    part = shown[shown.index('<div class="cq-unsupported">') :]
+    assert visible_text(part).startswith(
+        "Not supported by the documents:They run 40 <b>research</b> centres."
+    )
+    assert "<b>research" not in part and visible_text(shown).index("Ein Satz.") < visible_text(shown).index(
+        "40"
+    )
+    text = render.answer_text(flagged)
+    assert "Not supported by the documents:\n  - They run 40 <b>research</b> centres." in text

@@ -134,6 +134,8 @@ class Checked:
     citations: tuple[Citation, ...]
     removed: int  # markers dropped: no such passage, or the passage does not support the statement
     unsupported: int  # statements without a marker that state numbers no passage holds
+    # statements taken out of the answer: every marker failed, or no marker and a number no passage holds
+    dropped: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> bool:
@@ -158,12 +160,15 @@ def check(
     anywhere = _numbers_of([t for s in sources for t in s.texts()])
     kept: dict[tuple[int, int], list[int]] = {}
     chosen: dict[int, Citation] = {}
+    drops: list[tuple[int, int]] = []
     removed = unsupported = 0
     row_of = {id(c): r for r, c in enumerate(marked)}
     for c in found:
         stated = numbers(_MARKERS.sub(" ", text[c.start : c.end]))
         if not c.markers:
-            unsupported += bool(stated - anywhere)
+            if stated - anywhere:
+                unsupported += 1
+                drops.append((c.start, c.end))
             continue
         row = sims[row_of[id(c)]]
         for group in c.markers:
@@ -181,7 +186,14 @@ def check(
                         chosen[n] = _best_sentence(by_n[n], stated, scores)
             removed += len(listed) - len(good)
             kept[group] = good
-    return _renumber(text, kept, chosen, removed, unsupported)
+        if not any(kept[group] for group in c.markers):  # nothing checked holds it: out of the answer
+            end = c.markers[-1][1]
+            while end < len(text) and text[end] in ".!?。！？":  # "… firms [7]." takes its full stop along
+                end += 1
+            drops.append((c.start, end))
+            for group in c.markers:
+                del kept[group]
+    return _renumber(text, kept, chosen, removed, unsupported, drops)
 
 
 def _best_sentence(source: Source, stated: set[str], scores: list[tuple[int, float]]) -> Citation:
@@ -201,17 +213,26 @@ def _renumber(
     chosen: dict[int, Citation],
     removed: int,
     unsupported: int,
+    drops: Sequence[tuple[int, int]] = (),
 ) -> Checked:
+    """The text with kept markers renumbered in order, failed ones removed, dropped statements cut out."""
     new: dict[int, int] = {}
     out: list[str] = []
     pos = 0
-    for (start, end), ns in sorted(kept.items()):
+    events = sorted([(span, ns) for span, ns in kept.items()] + [(span, None) for span in drops])
+    for (start, end), ns in events:
         head = text[pos:start]
-        if ns:
+        if ns is None:  # a dropped statement
+            out.append(head)
+        elif ns:
             out.append(head + "".join(f"[{new.setdefault(n, len(new) + 1)}]" for n in ns))
         else:
             out.append(head.rstrip(" \t") if end == len(text) or not text[end].isalnum() else head)
         pos = end
     out.append(text[pos:])
     citations = tuple(replace(chosen[old], n=n, verified=True) for old, n in new.items())
-    return Checked(re.sub(r"[ \t]{2,}", " ", "".join(out)).strip(), citations, removed, unsupported)
+    dropped = tuple(
+        re.sub(r"\s+([.!?。！？,;:])", r"\1", _MARKERS.sub("", text[a:b])).strip() for a, b in drops
+    )
+    cleaned = re.sub(r"[ \t]{2,}", " ", "".join(out)).strip()
+    return Checked(cleaned, citations, removed, unsupported, dropped)

@@ -279,7 +279,13 @@ class Generator:
                 "generated answer dropped: no citation could be checked (%d removed)", checked.removed
             )
             return _with_notice(extractive, message(lang, "llm_unchecked"))
-        answer = replace(extractive, answer=checked.text, citations=checked.citations, mode="generated")
+        answer = replace(
+            extractive,
+            answer=checked.text,
+            citations=checked.citations,
+            mode="generated",
+            unsupported=checked.dropped,
+        )
         return _with_notice(answer, message(lang, "llm_flagged")) if checked.flagged else answer
 
 

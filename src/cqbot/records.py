@@ -112,6 +112,8 @@ class Answer:
     closest: tuple[Citation, ...] = ()
     # the signals that decided to answer or decline (decision.Decision.to_dict)
     evidence: dict[str, Any] | None = None
+    # generated statements taken out of `answer`: no passage supports them ("not supported by the documents")
+    unsupported: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -129,6 +131,8 @@ class Answer:
             d["closest"] = [c.to_dict() for c in self.closest]
         if self.evidence is not None:
             d["evidence"] = self.evidence
+        if self.unsupported:
+            d["unsupported"] = list(self.unsupported)
         return d
 
 

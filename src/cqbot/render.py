@@ -90,9 +90,18 @@ def answer_html(answer: Answer, turn: int) -> str:
         for c in answer.citations
     )
     return (
-        f'<div class="cq-answer"><p>{text}</p>{notice}<div class="cq-srclist">'
+        f'<div class="cq-answer"><p>{text}</p>{notice}{unsupported_html(answer)}<div class="cq-srclist">'
         f'<span class="cq-label">{esc(message(lang, "sources"))}</span><ol>{items}</ol></div></div>'
     )
+
+
+def unsupported_html(answer: Answer) -> str:
+    """Generated statements no passage supports: shown apart, under their label, never as the answer."""
+    if not answer.unsupported:
+        return ""
+    items = "".join(f"<li>{esc(t)}</li>" for t in answer.unsupported)
+    label = esc(message(answer.language, "unsupported"))
+    return f'<div class="cq-unsupported"><span class="cq-label">{label}</span><ul>{items}</ul></div>'
 
 
 def closest_html(answer: Answer) -> str:
@@ -129,6 +138,9 @@ def answer_text(answer: Answer) -> str:
     lines = [answer.answer]
     if answer.notice:
         lines.append(f"({answer.notice})")
+    if answer.unsupported:
+        lines.append(f"\n{message(answer.language, 'unsupported')}")
+        lines.extend(f"  - {t}" for t in answer.unsupported)
     if answer.citations:
         lines.append(f"\n{message(answer.language, 'sources')}:")
         for c in answer.citations:
@@ -241,6 +253,9 @@ CSS = """
 .cq-page, .cq-ext { font-size: .85em; color: var(--body-text-color-subdued); margin-left: .3rem; }
 .cq-notice { font-size: .85em; font-style: italic; color: var(--body-text-color-subdued); }
 .cq-closest { margin-top: .4rem; font-size: .92em; }
+.cq-unsupported { margin-top: .4rem; font-size: .9em; color: var(--body-text-color-subdued);
+  border-left: 3px solid #dc2626; padding-left: .5rem; }
+.cq-unsupported ul { margin: .2rem 0 0; padding-left: 1.1rem; text-decoration: line-through; }
 .cq-closest ul { margin: .2rem 0 0; padding-left: 1.1rem; }
 .cq-closest-src, .cq-closest-tr { color: var(--body-text-color-subdued); }
 .cq-refusal, .cq-error, .cq-hint { border-left: 4px solid #d97706; background: rgba(217,119,6,.10);
