@@ -324,3 +324,30 @@ def test_unsupported_statements_are_shown_apart_from_the_answer() -> None:
     )
     text = render.answer_text(flagged)
     assert "Not supported by the documents:\n  - They run 40 <b>research</b> centres." in text
+
+
+def test_rest_ask_route_answers_checks_login_and_says_when_busy(
+    tmp_settings: Settings, fake_embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from cqbot import ui
+
+    bot = build_hostile_bot(tmp_settings, fake_embedder)
+    with served(bot, auth=[("ana", "s3cret")]) as url:
+        ask = url + "api/ask"
+        assert httpx.post(ask, json={"question": HOSTILE_QUESTION}, timeout=10).status_code == 401
+        reply = httpx.post(ask, json={"question": HOSTILE_QUESTION}, auth=("ana", "s3cret"), timeout=10)
+        assert reply.status_code == 200
+        assert reply.json() == bot.ask(HOSTILE_QUESTION).to_dict() | {
+            "latency_ms": reply.json()["latency_ms"]
+        }
+        bad = httpx.post(ask, content=b"not json", auth=("ana", "s3cret"), timeout=10)
+        assert bad.status_code == 400 and "question" in bad.json()["error"]
+        empty = httpx.post(ask, json={"question": "  "}, auth=("ana", "s3cret"), timeout=10)
+        assert empty.status_code == 400 and "empty" in empty.json()["error"]
+    monkeypatch.setattr(ui, "ASK_WAITING", 0)
+    with served(bot) as url:
+        busy = httpx.post(url + "api/ask", json={"question": HOSTILE_QUESTION}, timeout=10)
+        assert busy.status_code == 503 and busy.json()["error"].startswith("the server is busy")
+        assert busy.headers["retry-after"] == "1"
