@@ -152,3 +152,10 @@ def test_a_decline_carries_the_closest_passages_and_the_evidence(
     assert {"best_score", "background", "margin", "min_margin", "asks", "checks"} <= set(data["evidence"])
     assert {"name": "term", "held": False, "detail": "GDP"} in data["evidence"]["checks"]
     assert data["evidence"]["checks"][0]["name"] == "margin"  # the margin is always checked
+
+
+def test_the_place_check_records_the_words_that_named_the_place(decider: Decider) -> None:
+    d = decider.decide(
+        "Was zahlen kleine Boote in Schanghai?", QVEC, [hit(decider, "The harbour of")], NOTHING
+    )
+    assert d.failed is not None and (d.failed.name, d.failed.detail) == ("place", "Schanghai")

@@ -120,10 +120,16 @@ def _places() -> tuple[re.Pattern[str], ...]:
     return tuple(patterns)
 
 
+def places_named(text: str) -> dict[int, str]:
+    """The places (lines of data/places.txt) that a text names, in any language, each with the words
+    that named it."""
+    text = unicodedata.normalize("NFKC", text)
+    return {i: m.group() for i, pattern in enumerate(_places()) if (m := pattern.search(text))}
+
+
 def places_in(text: str) -> set[int]:
     """The places (lines of data/places.txt) that a text names, in any language."""
-    text = unicodedata.normalize("NFKC", text)
-    return {i for i, pattern in enumerate(_places()) if pattern.search(text)}
+    return set(places_named(text))
 
 
 def asks_money(question: str) -> bool:

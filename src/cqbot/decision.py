@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from cqbot.asking import Asks
-from cqbot.constraints import acronyms, has_money, has_name, has_quantity, places_in, years_in
+from cqbot.constraints import acronyms, has_money, has_name, has_quantity, places_in, places_named, years_in
 from cqbot.retrieval import Retriever, SentenceHit
 
 # Which message explains a failed check to the asker (messages.json keys).
@@ -32,8 +32,7 @@ REASONS = {
     "term": "reason_term",
     "place": "reason_place",
 }
-
-
+# The order in which failed checks explain a decline (Decision.failed).
 EXPLAINS = ("term", "place", "year", "margin", "number", "money", "name")
 
 
@@ -133,18 +132,12 @@ class Decider:
                 english = versions[0]
             if english is not None:
                 out.append(Check("name", has_name(english, self.subject), english[:80]))
-        terms, places = acronyms(question), places_in(question)
+        terms, places = acronyms(question), places_named(question)
         if terms or places:
             texts = "\n".join(self.retriever.family_texts(doc_id))  # a term may be in a translation only
             for term in sorted(terms):
                 out.append(Check("term", term in texts, term))
             if places:
-                out.append(
-                    Check("place", places <= self._places_of(doc_id, texts), question_places(question))
-                )
+                named = ", ".join(places.values())
+                out.append(Check("place", set(places) <= self._places_of(doc_id, texts), named))
         return out
-
-
-def question_places(question: str) -> str:
-    """The place numbers a question names, for the record."""
-    return ",".join(str(p) for p in sorted(places_in(question)))
