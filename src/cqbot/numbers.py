@@ -54,7 +54,10 @@ def _decimal_comma(lang: str | None) -> bool | None:
 def _months() -> dict[str, int]:
     tables: dict[str, list[str]] = _tables()["months"]  # type: ignore[assignment]
     return {
-        form: i + 1 for names in tables.values() for i, name in enumerate(names) for form in name.split("|")
+        unicodedata.normalize("NFKC", form): i + 1
+        for names in tables.values()
+        for i, name in enumerate(names)
+        for form in name.split("|")
     }
 
 
