@@ -203,18 +203,18 @@ def checked(text: str, floor: float = ANY, sources: list[Source] = PASSAGES) -> 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("8.753", {"8753"}),
-        ("8,753", {"8753"}),
-        ("8753", {"8753"}),
-        ("8 753 and 1'000'000", {"8753", "1000000"}),
-        ("８７５３家", {"8753"}),
-        ("3,50 % or 3.5 %", {"3.5"}),
-        ("am 15.08.2014", {"15", "8", "2014"}),
-        ("2019/2020", {"2019", "2020"}),
+        ("8.753", {8753.0}),
+        ("8,753", {8753.0}),
+        ("8753", {8753.0}),
+        ("8 753 and 1'000'000", {8753.0, 1e6}),
+        ("８７５３家", {8753.0}),
+        ("3,50 % or 3.5 %", {3.5}),
+        ("am 15.08.2014", {15.0, 8.0, 2014.0}),
+        ("2019/2020", {2019.0, 2020.0}),
         ("no figures", set()),
     ],
 )
-def test_numbers_are_normalised(text: str, expected: set[str]) -> None:
+def test_numbers_are_normalised(text: str, expected: set[float]) -> None:
     assert numbers(text) == expected
 
 

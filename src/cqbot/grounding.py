@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cqbot.embedding import Embedder
+from cqbot.numbers import digit_values
 from cqbot.records import Citation
 
 # Cosine of e5 query("statement") with passage("sentence"). Aligned translations in the corpus score
@@ -49,29 +50,16 @@ class Source:
 _MARKERS = re.compile(r"(?:[\[［【]\s*\d+(?:\s*(?:[,，;；、]|[-–])\s*\d+)*\s*[\]］】])+")
 _ONE_MARKER = re.compile(r"[\[［【]([^\]］】]*)[\]］】]")
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’»)]*(?=\s|$|[\[［【])|[。！？]+[”’」』）)]*|\n")
-_NUMBER = re.compile(r"[0-9]+(?:[.,'\u00a0\u2009\u202f ][0-9]+)*")
-_GROUPED = re.compile(r"[0-9]{1,3}(?:([.,'\u00a0\u2009\u202f ])[0-9]{3})(?:\1[0-9]{3})*")
 _WORD = re.compile(r"\w")
 
 
-def numbers(text: str) -> set[str]:
-    """Numbers of a text, normalised: 8.753 / 8,753 / 8 753 -> 8753; 3,50 -> 3.5; 15.08.2014 -> 15 8 2014."""
-    out: set[str] = set()
-    for m in _NUMBER.finditer(unicodedata.normalize("NFKC", text)):
-        tok = m.group().strip()
-        if _GROUPED.fullmatch(tok):
-            out.add(re.sub(r"[^0-9]", "", tok))
-            continue
-        parts = re.split(r"[^0-9]+", tok)
-        if len(parts) == 2 and re.fullmatch(r"[0-9]+[.,][0-9]+", tok):
-            whole, frac = parts[0].lstrip("0") or "0", parts[1].rstrip("0")
-            out.add(f"{whole}.{frac}" if frac else whole)
-        else:
-            out.update(p.lstrip("0") or "0" for p in parts if p)
-    return out
+def numbers(text: str) -> set[float]:
+    """Numbers of a text as values (numbers.digit_values): 8.753 / 8,753 / 8 753 -> 8753; 3,50 -> 3.5;
+    15.08.2014 -> 15, 8, 2014; a scale word multiplies (5.9亿 = 590 million)."""
+    return digit_values(text)
 
 
-def _numbers_of(texts: Sequence[str]) -> set[str]:
+def _numbers_of(texts: Sequence[str]) -> set[float]:
     return set().union(*(numbers(t) for t in texts))
 
 
@@ -196,7 +184,7 @@ def check(
     return _renumber(text, kept, chosen, removed, unsupported, drops)
 
 
-def _best_sentence(source: Source, stated: set[str], scores: list[tuple[int, float]]) -> Citation:
+def _best_sentence(source: Source, stated: set[float], scores: list[tuple[int, float]]) -> Citation:
     """The sentence of the passage holding most of the stated numbers, then the most similar one."""
 
     def key(i: int) -> tuple[int, float]:
