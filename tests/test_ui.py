@@ -342,6 +342,10 @@ def test_rest_ask_route_answers_checks_login_and_says_when_busy(
         assert reply.json() == bot.ask(HOSTILE_QUESTION).to_dict() | {
             "latency_ms": reply.json()["latency_ms"]
         }
+        odd = httpx.post(
+            ask, json={"question": HOSTILE_QUESTION, "history": "not a list"}, auth=("ana", "s3cret")
+        )
+        assert odd.status_code == 200 and odd.json()["citations"] == reply.json()["citations"]
         bad = httpx.post(ask, content=b"not json", auth=("ana", "s3cret"), timeout=10)
         assert bad.status_code == 400 and "question" in bad.json()["error"]
         empty = httpx.post(ask, json={"question": "  "}, auth=("ana", "s3cret"), timeout=10)
