@@ -104,11 +104,12 @@ class Decider:
         answered = all(c.held for c in checks)
         return Decision(answered, best.score, background, self.min_margin, asks, tuple(checks))
 
-    def _places_of(self, doc_id: str, texts: str) -> frozenset[int]:
+    def _places_of(self, doc_id: str) -> frozenset[int]:
         """The places a document and its translations name (64 patterns over ~15 texts: ~100 ms, so once
         per document; a concurrent first call only repeats the work)."""
         known = self._places.get(doc_id)
         if known is None:
+            texts = "\n".join(self.retriever.family_texts(doc_id))
             known = self._places[doc_id] = frozenset(places_in(texts))
         return known
 
@@ -132,12 +133,12 @@ class Decider:
                 english = versions[0]
             if english is not None:
                 out.append(Check("name", has_name(english, self.subject), english[:80]))
-        terms, places = acronyms(question), places_named(question)
-        if terms or places:
+        terms = acronyms(question)
+        if terms:
             texts = "\n".join(self.retriever.family_texts(doc_id))  # a term may be in a translation only
-            for term in sorted(terms):
-                out.append(Check("term", term in texts, term))
-            if places:
-                named = ", ".join(places.values())
-                out.append(Check("place", set(places) <= self._places_of(doc_id, texts), named))
+            out.extend(Check("term", term in texts, term) for term in sorted(terms))
+        places = places_named(question)
+        if places:
+            named = ", ".join(places.values())
+            out.append(Check("place", set(places) <= self._places_of(doc_id), named))
         return out
