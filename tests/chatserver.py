@@ -24,6 +24,20 @@ Large ships pay according to their tonnage, as the port authority decides each s
 """
 
 
+# a small English document for tests of the answer path with the fake embedder (decision, live index)
+HARBOUR_DOC = """---
+id: harbour
+title: Harbour rules
+lang: en
+---
+The harbour of Port Example charges small boats 42 euros per night.
+
+The harbour master decides on the berths of large ships.
+
+The harbour opened to foreign ships in 2019.
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from chatserver import HARBOUR_DOC
 from cqbot.answer import compose
 from cqbot.asking import NOTHING, Asks
 from cqbot.builder import build
@@ -19,17 +20,6 @@ from cqbot.index import load_index
 from cqbot.pipeline import Chatbot
 from cqbot.retrieval import Retriever, SentenceHit
 
-DOC = """---
-id: harbour
-title: Harbour rules
-lang: en
----
-The harbour of Port Example charges small boats 42 euros per night.
-
-The harbour master decides on the berths of large ships.
-
-The harbour opened to foreign ships in 2019.
-"""
 DOC_DE = """---
 id: harbour-de
 title: Hafenregeln
@@ -47,7 +37,7 @@ Der Hafen öffnete sich 2019 für ausländische Schiffe.
 
 @pytest.fixture
 def decider(tmp_settings: Settings, fake_embedder: HashingEmbedder) -> Iterator[Decider]:
-    (tmp_settings.corpus_dir / "harbour.en.md").write_text(DOC, encoding="utf-8")
+    (tmp_settings.corpus_dir / "harbour.en.md").write_text(HARBOUR_DOC, encoding="utf-8")
     (tmp_settings.corpus_dir / "harbour.de.md").write_text(DOC_DE, encoding="utf-8")
     build(tmp_settings, fake_embedder)
     index = load_index(tmp_settings.index_dir)
@@ -138,7 +128,7 @@ def test_an_acronym_or_a_place_the_documents_never_name(decider: Decider) -> Non
 def test_a_decline_carries_the_closest_passages_and_the_evidence(
     tmp_settings: Settings, fake_embedder: HashingEmbedder
 ) -> None:
-    (tmp_settings.corpus_dir / "harbour.en.md").write_text(DOC, encoding="utf-8")
+    (tmp_settings.corpus_dir / "harbour.en.md").write_text(HARBOUR_DOC, encoding="utf-8")
     build(tmp_settings, fake_embedder)
     bot = Chatbot(tmp_settings, fake_embedder, load_index(tmp_settings.index_dir))
     answer = bot.ask("What is the GDP of Port Example?")

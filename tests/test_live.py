@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chatserver import served
+from chatserver import HARBOUR_DOC, served
 from cqbot.builder import build
 from cqbot.config import Settings
 from cqbot.embedding import HashingEmbedder
@@ -18,15 +18,6 @@ from cqbot.index import load_index
 from cqbot.live import LiveChatbot
 from cqbot.pipeline import Chatbot
 
-HARBOUR = """---
-id: harbour
-title: Harbour rules
-lang: en
----
-The harbour of Port Example charges small boats 42 euros per night.
-
-The harbour master decides on the berths of large ships.
-"""
 AIRPORT = """---
 id: airport
 title: Airport rules
@@ -40,7 +31,7 @@ QUESTION = "How much does the airport of Port Example charge private jets per la
 
 
 def _bot(settings: Settings, embedder: HashingEmbedder) -> Chatbot:
-    (settings.corpus_dir / "harbour.md").write_text(HARBOUR, encoding="utf-8")
+    (settings.corpus_dir / "harbour.md").write_text(HARBOUR_DOC, encoding="utf-8")
     build(settings, embedder)
     return Chatbot(settings, embedder, load_index(settings.index_dir))
 
