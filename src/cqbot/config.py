@@ -50,6 +50,10 @@ class Settings:
     # where the chat's 👍 / 👎 votes go (feedback.jsonl inside it)
     feedback_dir: Path = Path("feedback")
     exact_search_limit: int = 50_000
+    # where the vectors are searched: "faiss" (files in index_dir) or "milvus" (at milvus_uri: a file path
+    # is Milvus Lite, embedded in this process; an http(s):// URI a Milvus server or cluster)
+    index_backend: str = "faiss"
+    milvus_uri: str = ""  # empty: milvus.db inside index_dir
     batch_size: int = 32
     # optional generated answers (OpenAI-compatible endpoint)
     llm_url: str = ""
@@ -113,6 +117,8 @@ def load_settings(
         raise ConfigError(
             f"question_analysis must be examples, rules or both, got {settings.question_analysis!r}"
         )
+    if settings.index_backend not in ("faiss", "milvus"):
+        raise ConfigError(f"index_backend must be faiss or milvus, got {settings.index_backend!r}")
     if settings.top_k < 1:
         raise ConfigError(f"top_k must be at least 1, got {settings.top_k}")
     return settings
