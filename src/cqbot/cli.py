@@ -88,7 +88,7 @@ def build(ctx: click.Context, full: bool, check: bool, quiet: bool) -> None:
       cqbot build --check    # exit 0 if current, 1 if stale
     """
     from cqbot import builder
-    from cqbot.embedding import load_embedder, resolve_model
+    from cqbot.embedding import passage_embedder, resolve_model
 
     settings = _settings(ctx)
     if check:
@@ -99,7 +99,7 @@ def build(ctx: click.Context, full: bool, check: bool, quiet: bool) -> None:
             sys.exit(1)
         click.echo("index is up to date")
         return
-    embedder = load_embedder(settings, lazy=True)
+    embedder = passage_embedder(settings)
     result = builder.build(
         settings,
         embedder,

@@ -232,6 +232,11 @@ class OnnxEmbedder:
         return self._encode(["query: " + t for t in texts])
 
 
+def passage_embedder(settings: Settings) -> Embedder:
+    """The embedder a build uses for passages (loaded on first use: an up-to-date build skips it)."""
+    return LazyEmbedder(settings)
+
+
 def load_embedder(settings: Settings, *, fast: bool = False, lazy: bool = False) -> Embedder:
     """The configured model. `fast`: prefer the ONNX export of the provisioned model (for answering);
     `lazy`: load it only when something is embedded (for building)."""
