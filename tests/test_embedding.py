@@ -87,3 +87,16 @@ def test_sentencepiece_model_gives_the_hf_tokenizer_ids(real_embedder) -> None: 
     assert not different, different[:3]
     ids, mask = mine.batch(["query: a", "query: " + "Chongqing " * 600])
     assert ids.shape == mask.shape == (2, 512) and mask[0].sum() < 10 and ids[0, -1] == 1  # padded
+
+
+@pytest.mark.model
+def test_build_embedder_batches_by_length_and_keeps_the_order(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    from cqbot.embedding import passage_embedder
+
+    settings = load_settings(env={}).replace(batch_size=2)  # several batches, each of similar lengths
+    texts = [TEXTS[3], "Chongqing", TEXTS[0], TEXTS[1], "8.753", TEXTS[2]]
+    build = passage_embedder(settings)
+    assert build.weights == real_embedder.weights  # an index built either way is reused by the other
+    mine, ref = build.embed_passages(texts), real_embedder.embed_passages(texts)
+    assert mine.shape == (len(texts), 384)
+    assert np.min(np.sum(mine * ref, axis=1)) > 0.9999  # row by row: the order given, not the batch order

@@ -256,3 +256,32 @@ def test_ivf_index_round_trips_through_save_and_load(
     query = fake_embedder.embed_queries(["Chongqing beherbergt aktuell 8.753 Unternehmen"])[0]
     _, rows = index.search(query[None, :], 3)
     assert "8.753" in index.chunks[int(rows[0][0])].text
+
+
+def test_chunk_vectors_are_pooled_from_their_sentences(
+    tmp_settings: Settings, fake_embedder: HashingEmbedder
+) -> None:
+    _copy_corpus(tmp_settings)
+    report = builder.build(tmp_settings, fake_embedder)
+    # sentences and clauses are embedded, chunks are not
+    assert sum(fake_embedder.calls) == report.embedded < report.sentences + report.chunks
+    index = load_index(tmp_settings.index_dir)
+    sentences, chunks = index.sentence_vectors.read_all(), index.chunk_vectors.read_all()
+    for row in (0, len(index.chunks) // 2, len(index.chunks) - 1):
+        chunk = index.chunks[row]
+        want = np.zeros(fake_embedder.dim, dtype=np.float32)
+        for unit, (r, start, end) in enumerate(index.sentence_spans.tolist()):
+            if r == row and (start, end) in chunk.sentences:  # the sentence, not its clauses
+                want += (end - start) * sentences[unit]
+        assert np.allclose(chunks[row], want / np.linalg.norm(want), atol=1e-5)
+
+
+def test_a_chunk_without_sentences_gets_no_pooled_vector() -> None:
+    from cqbot.records import Chunk
+
+    chunks = [Chunk("a", "d", "Eins. Zwei.", 0, 11, ((0, 5), (6, 11))), Chunk("b", "d", "", 11, 11, ())]
+    spans = np.array([[0, 0, 5], [0, 6, 11], [0, 6, 9]])  # two sentences and a clause of the second
+    vectors = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
+    pooled = builder.chunk_vectors_from_sentences(chunks, spans, vectors, 2)
+    assert np.allclose(pooled[0], [5 / np.hypot(5, 5), 5 / np.hypot(5, 5)])
+    assert not pooled[1].any()  # the build embeds such a chunk's own text instead

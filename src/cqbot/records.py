@@ -44,7 +44,7 @@ class Document:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A span of one document: the unit that is embedded and retrieved.
+    """A span of one document: the unit that is retrieved (its vector is pooled from its sentences').
 
     `sentences` are absolute (start, end) offsets into the document text, so a
     citation can point at one sentence. `id` depends only on document id and text.

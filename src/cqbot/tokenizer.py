@@ -113,7 +113,10 @@ class SpmTokenizer:
         return [self._bos, *self._sp.encode(text)[: MAX_TOKENS - 2], self._eos]
 
     def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        rows = [self.ids(t) for t in texts]
+        return self.pad([self.ids(t) for t in texts])
+
+    def pad(self, rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Token rows -> (ids, mask), padded to the longest row."""
         width = max(map(len, rows), default=0)
         ids = np.full((len(rows), width), self._pad, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
