@@ -93,7 +93,8 @@ def main() -> None:
             from gen_corpus import generate
 
             generate(args.generated, work / "generated", seed=7)
-            rows.append(compare(f"generated ~{args.generated} chunks", work / "generated", work, args.cqbot_src))
+            name = f"generated ~{args.generated} chunks"
+            rows.append(compare(name, work / "generated", work, args.cqbot_src))
         print(f"cqbot from {args.cqbot_src}; {os.cpu_count()} CPUs; load average {os.getloadavg()}")
         print("| corpus | plain index s | cqbot build --full s | ratio |")
         print("| --- | --- | --- | --- |")
