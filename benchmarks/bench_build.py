@@ -26,7 +26,7 @@ from cqbot import builder, evaluation
 from cqbot.chunking import chunk_document
 from cqbot.config import load_settings
 from cqbot.corpus import read_corpus
-from cqbot.embedding import load_embedder
+from cqbot.embedding import passage_embedder
 from cqbot.goldset import load_questions
 from cqbot.index import load_index
 from cqbot.pipeline import Chatbot
@@ -52,7 +52,7 @@ def main() -> None:
     try:
         shutil.copytree(ROOT / "corpus", tmp / "corpus")
         settings = load_settings(env={}, corpus_dir=tmp / "corpus", index_dir=tmp / "index")
-        embedder = load_embedder(settings)
+        embedder = passage_embedder(settings)  # what `cqbot build` uses
         embedder.embed_passages(["warm-up"])
 
         report = builder.build(settings, embedder, full=True)
@@ -64,8 +64,7 @@ def main() -> None:
             c for d in read.documents for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)
         ]
         _spans, _aligned, unit_texts = builder._sentence_table(chunks, docs, lambda _m: None)
-        texts = [c.text for c in chunks] + unit_texts
-        texts = list(dict.fromkeys(texts))
+        texts = list(dict.fromkeys(unit_texts))  # chunk vectors are pooled from these, not embedded
         t = time.perf_counter()
         embedder.embed_passages(texts)
         raw = time.perf_counter() - t
