@@ -18,7 +18,8 @@ from cqbot.decision import Decider
 from cqbot.embedding import HashingEmbedder
 from cqbot.index import load_index
 from cqbot.pipeline import Chatbot
-from cqbot.retrieval import Retriever, SentenceHit
+from cqbot.retrieval import SentenceHit
+from cqbot.translations import Translations
 
 DOC_DE = """---
 id: harbour-de
@@ -43,7 +44,7 @@ def decider(tmp_settings: Settings, fake_embedder: HashingEmbedder) -> Iterator[
     index = load_index(tmp_settings.index_dir)
     anchors = np.zeros((1, fake_embedder.dim), dtype=np.float32)
     anchors[0, 0] = 0.5  # the question vector below scores 0.5 against the anchors
-    yield Decider(Retriever(index, tmp_settings), anchors, 0.0, "Port Example")
+    yield Decider(Translations(index), anchors, 0.0, "Port Example")
 
 
 QVEC = np.eye(64, dtype=np.float32)[0]
@@ -51,7 +52,7 @@ QVEC = np.eye(64, dtype=np.float32)[0]
 
 def hit(decider: Decider, sentence: str, score: float = 0.8, year: int = 0) -> SentenceHit:
     """A scored hit on the English sentence starting with `sentence`."""
-    index = decider.retriever.index
+    index = decider.translations.index
     text = index.documents["harbour"].text
     start = text.index(sentence)
     for row, chunk in enumerate(index.chunks):

@@ -230,7 +230,8 @@ def test_killed_build_leaves_a_loadable_index(tmp_settings: Settings, fake_embed
 def test_lexical_index_is_stored_with_the_build(
     tmp_settings: Settings, fake_embedder: HashingEmbedder
 ) -> None:
-    from cqbot.retrieval import Retriever, build_lexical, tokenize
+    from cqbot.lexical import build_lexical, tokenize
+    from cqbot.retrieval import Retriever
 
     _copy_corpus(tmp_settings)
     builder.build(tmp_settings, fake_embedder)

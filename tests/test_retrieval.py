@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cqbot.retrieval import term_overlap, tokenize
+from cqbot.lexical import term_overlap, tokenize
 
 A = ("doc", 0, 10)
 B = ("doc", 11, 20)

@@ -19,7 +19,7 @@ from cqbot.embedding import Embedder
 from cqbot.errors import CqbotError
 from cqbot.index import Index, Manifest, load_index, make_faiss, new_generation, read_manifest, save_index
 from cqbot.records import Chunk, Document, Span
-from cqbot.retrieval import build_lexical, save_lexical
+from cqbot.lexical import build_lexical, save_lexical
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ import numpy as np
 
 from cqbot.asking import Asks
 from cqbot.constraints import acronyms, has_money, has_name, has_quantity, places_in, places_named, years_in
-from cqbot.retrieval import Retriever, SentenceHit
+from cqbot.retrieval import SentenceHit
+from cqbot.translations import Translations
 
 # Which message explains a failed check to the asker (messages.json keys).
 REASONS = {
@@ -83,10 +84,12 @@ class Decision:
 
 
 class Decider:
-    """Decides for one loaded index: reads sentences and documents through the retriever."""
+    """Decides for one loaded index: reads sentences and documents, with their translations."""
 
-    def __init__(self, retriever: Retriever, anchors: np.ndarray, min_margin: float, subject: str) -> None:
-        self.retriever = retriever
+    def __init__(
+        self, translations: Translations, anchors: np.ndarray, min_margin: float, subject: str
+    ) -> None:
+        self.translations = translations
         self.anchors = anchors
         self.min_margin = min_margin
         self.subject = subject
@@ -109,15 +112,15 @@ class Decider:
         per document; a concurrent first call only repeats the work)."""
         known = self._places.get(doc_id)
         if known is None:
-            texts = "\n".join(self.retriever.family_texts(doc_id))
+            texts = "\n".join(self.translations.family_texts(doc_id))
             known = self._places[doc_id] = frozenset(places_in(texts))
         return known
 
     def _requirements(self, question: str, best: SentenceHit, asks: Asks) -> list[Check]:
-        index = self.retriever.index
+        index = self.translations.index
         doc_id = index.chunks[best.chunk_row].doc_id
         key = (doc_id, best.start, best.end)
-        versions = self.retriever.versions(key)
+        versions = self.translations.versions(key)
         out: list[Check] = []
         years = years_in(question)
         if years:
@@ -128,14 +131,14 @@ class Decider:
             out.append(Check("money", any(has_money(t) for t in versions), asks.kind))
         if asks.name:
             # read where the sentence has an aligned English translation (German capitalises every noun)
-            english = self.retriever.translations(*key).get("en")
+            english = self.translations.of_sentence(key).get("en")
             if english is None and index.documents[doc_id].lang == "en":
                 english = versions[0]
             if english is not None:
                 out.append(Check("name", has_name(english, self.subject), english[:80]))
         terms = acronyms(question)
         if terms:
-            texts = "\n".join(self.retriever.family_texts(doc_id))  # a term may be in a translation only
+            texts = "\n".join(self.translations.family_texts(doc_id))  # a term may be in a translation only
             out.extend(Check("term", term in texts, term) for term in sorted(terms))
         places = places_named(question)
         if places:

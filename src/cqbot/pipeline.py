@@ -23,6 +23,7 @@ from cqbot.language import detect_language
 from cqbot.messages import message
 from cqbot.records import Answer, Turn
 from cqbot.retrieval import Retriever, SentenceHit
+from cqbot.translations import Translations
 
 if TYPE_CHECKING:
     from cqbot.llm import Generator
@@ -91,17 +92,18 @@ class Chatbot:
         self.settings = settings
         self.embedder = embedder
         self.index = index
-        self.retriever = Retriever(index, settings)
+        self.translations = Translations(index)
+        self.retriever = Retriever(index, settings, self.translations)
         single_threaded_search()
         self.analyser = QuestionAnalyser.load(settings.cache_dir, embedder, settings.question_analysis)
         self.decider = Decider(
-            self.retriever, anchor_vectors(settings, embedder), settings.min_margin, settings.subject
+            self.translations, anchor_vectors(settings, embedder), settings.min_margin, settings.subject
         )
         self.generator: Generator | None = None
         if settings.llm_url:
             from cqbot.llm import Generator
 
-            self.generator = Generator(settings, embedder, index, self.retriever)
+            self.generator = Generator(settings, embedder, index, self.translations)
         embedder.embed_queries(["warm-up"])  # the first call pays one-off setup; not the first asker
         detect_language("warm-up")  # loads the language model (~0.4 s)
 
@@ -167,7 +169,7 @@ class Chatbot:
         decision = self.decider.decide(text, qvec, hits, self.analyser.analyse(text, qvec))
         limit = self.settings.max_citations if decision.answered else CLOSEST
         citations = [
-            replace(c, translation=self.retriever.translation(c.chunk_id, c.start, c.end, lang))
+            replace(c, translation=self.translations.in_language(c.chunk_id, c.start, c.end, lang))
             for c in cite(self.index, hits, limit, gap=None if not decision.answered else SECOND_CITATION_GAP)
         ]
         answered = bool(citations) and decision.answered

@@ -60,17 +60,6 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk with its scores (higher is better)."""
-
-    chunk: Chunk
-    score: float
-    dense: float = 0.0
-    lexical: float = 0.0
-    rank: int = 0
-
-
-@dataclass(frozen=True)
 class Citation:
     """One numbered source of an answer: an exact quote of a document at the given offsets."""
 
