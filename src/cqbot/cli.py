@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from cqbot.config import Settings, load_settings
 from cqbot.errors import CqbotError
@@ -77,19 +78,43 @@ def cli(corpus: str | None, index: str | None, model: str | None, config: str | 
 @click.option("--full", is_flag=True, help="Re-embed everything instead of reusing unchanged vectors.")
 @click.option("--check", is_flag=True, help="Only report whether the index is stale (exit 1 if it is).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the embedding runs: this process, or Ray Data workers (pip install 'cqbot[scale]').",
+)
+@click.option(
+    "--ray-address",
+    metavar="HOST:PORT",
+    envvar="CQBOT_RAY_ADDRESS",
+    help="Ray head to use with --engine ray, or 'auto' [env CQBOT_RAY_ADDRESS; default: a local Ray].",
+)
 @click.pass_context
 @handle_errors
-def build(ctx: click.Context, full: bool, check: bool, quiet: bool) -> None:
+def build(
+    ctx: click.Context, full: bool, check: bool, quiet: bool, engine: str, ray_address: str | None
+) -> None:
     """Build or update the index from the corpus (incremental by default).
 
     \b
     Example:
       cqbot build            # re-embeds only what changed
       cqbot build --check    # exit 0 if current, 1 if stale
+      cqbot build --engine ray --ray-address 10.0.0.5:6379   # embed on a Ray cluster
     """
-    from cqbot import builder
-    from cqbot.embedding import passage_embedder, resolve_model
+    from contextlib import AbstractContextManager, nullcontext
 
+    from cqbot import builder
+    from cqbot.embedding import Embedder, passage_embedder, resolve_model
+
+    if (
+        ray_address
+        and engine != "ray"
+        and ctx.get_parameter_source("ray_address") is ParameterSource.COMMANDLINE
+    ):
+        raise click.UsageError("--ray-address needs --engine ray")
     settings = _settings(ctx)
     if check:
         _location, weights = resolve_model(settings, provision=False)
@@ -99,14 +124,21 @@ def build(ctx: click.Context, full: bool, check: bool, quiet: bool) -> None:
             sys.exit(1)
         click.echo("index is up to date")
         return
-    embedder = passage_embedder(settings)
-    result = builder.build(
-        settings,
-        embedder,
-        full=full,
-        progress=_interactive(quiet),
-        warn=lambda m: click.echo(f"warning: {m}", err=True),
-    )
+    using: AbstractContextManager[Embedder]
+    if engine == "ray":
+        from cqbot.ray_engine import RayEmbedder
+
+        using = RayEmbedder(settings, ray_address)
+    else:
+        using = nullcontext(passage_embedder(settings))
+    with using as embedder:
+        result = builder.build(
+            settings,
+            embedder,
+            full=full,
+            progress=_interactive(quiet),
+            warn=lambda m: click.echo(f"warning: {m}", err=True),
+        )
     state = "up to date" if result.up_to_date else f"embedded {result.embedded}, reused {result.reused}"
     click.echo(
         f"{result.documents} documents, {result.chunks} chunks, {result.sentences} sentences "
