@@ -10,9 +10,9 @@ pattern lists of constraints.py (seven languages) are kept beside it where they 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +24,7 @@ import numpy as np
 
 from cqbot.constraints import asks_money, asks_name, needs_number
 from cqbot.embedding import Embedder
+from cqbot.files import write_atomic
 
 Kind = Literal["number", "date", "money", "name", "place", "other"]
 KINDS: tuple[Kind, ...] = ("number", "date", "money", "name", "place", "other")
@@ -78,14 +79,19 @@ def cached_vectors(cache_dir: Path, embedder: Embedder, texts: Sequence[str], *,
     except (OSError, ValueError):
         pass
     vectors = embedder.embed_queries(texts) if queries else embedder.embed_passages(texts)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-        np.save(tmp, vectors)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache only costs the embedding time
+    with contextlib.suppress(OSError):  # a read-only cache only costs the embedding time
+        write_atomic(path, lambda tmp: _save_npy(tmp, vectors))
     return np.asarray(vectors, dtype=np.float32)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as fh:  # a file object: np.save would add ".npy" to the temporary name
+        np.save(fh, array)
+
+
+def _save_npz(path: Path, model: KindModel) -> None:
+    with open(path, "wb") as fh:
+        np.savez(fh, centre=model.centre, weights=model.weights, bias=model.bias)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -145,12 +151,8 @@ class QuestionAnalyser:
         vectors = cached_vectors(cache_dir, embedder, [q for _, q in pairs], queries=True)
         labels = np.array([KINDS.index(k) for k, _ in pairs], dtype=np.int64)
         model = KindModel.fit(vectors, labels)
-        try:
-            tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-            np.savez(tmp, centre=model.centre, weights=model.weights, bias=model.bias)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only cache only costs the fit (~0.3 s)
+        with contextlib.suppress(OSError):  # a read-only cache only costs the fit (~0.3 s)
+            write_atomic(path, lambda tmp: _save_npz(tmp, model))
         return cls(model, mode)
 
     def analyse(self, question: str, qvec: np.ndarray) -> Asks:

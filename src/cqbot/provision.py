@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from cqbot.errors import ModelError
+from cqbot.files import write_bytes_atomic
 from cqbot.onnx_export import ONNX_FILE, WORDS_FILE, export_onnx
 from cqbot.tokenizer import SPM_FILE, hf_tokenizer, spm_model
 
@@ -228,9 +229,7 @@ def provision_e5_small(target: Path, weights: Path | None = None) -> Path:
 
 
 def _write_spm_model(folder: Path, m: E5S1) -> None:
-    tmp = folder / f".{SPM_FILE}.tmp-{os.getpid()}"
-    tmp.write_bytes(spm_model(m.pieces, m.scores, m.special))
-    os.replace(tmp, folder / SPM_FILE)
+    write_bytes_atomic(folder / SPM_FILE, spm_model(m.pieces, m.scores, m.special))
 
 
 def query_path_ready(folder: Path) -> bool:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from cqbot.evaluation import METRICS, failed_checks
+from cqbot.files import write_atomic, write_text_atomic
 
 LABELS = {
     "cite@1": "cite@1",
@@ -71,28 +70,17 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     meta = dict(meta or {})
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    _write_atomic(out / "results.jsonl", lines)
+    write_text_atomic(out / "results.jsonl", lines)
     report = {"meta": meta, **metrics}
-    _write_atomic(out / "report.json", json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_text_atomic(out / "report.json", json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     try:
         charts = write_charts(out, records, metrics)
     except ImportError:
         warn("charts skipped: install matplotlib (pip install matplotlib)")
         charts = []
     path = out / "report.md"
-    _write_atomic(path, markdown(records, metrics, meta, charts))
+    write_text_atomic(path, markdown(records, metrics, meta, charts))
     return path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---- charts ----------------------------------------------------------------------------------------
@@ -157,14 +145,7 @@ def _heat_map(fig: Any, groups: Mapping[str, Mapping[str, Any]]) -> None:
 
 
 def _save_atomic(fig: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
 
 
 # ---- markdown --------------------------------------------------------------------------------------
