@@ -22,12 +22,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from cqbot import builder, evaluation
+from cqbot import builder
 from cqbot.chunking import chunk_document
 from cqbot.config import load_settings
 from cqbot.corpus import read_corpus
 from cqbot.embedding import passage_embedder
-from cqbot.goldset import load_questions
+from cqbot.evaluation import scoring as evaluation
+from cqbot.evaluation.goldset import load_questions
 from cqbot.index import load_index
 from cqbot.pipeline import Chatbot
 

@@ -115,7 +115,7 @@ def child_build(job: dict[str, Any]) -> dict[str, Any]:
     from cqbot.config import load_settings
     from cqbot.corpus import read_corpus
     from cqbot.embedding import load_embedder
-    from cqbot.goldset import load_questions
+    from cqbot.evaluation.goldset import load_questions
     from cqbot.index import load_index
 
     settings = load_settings(env={}, corpus_dir=Path(job["corpus"]), index_dir=Path(job["index"]))
@@ -201,9 +201,9 @@ def child_bot(job: dict[str, Any]) -> dict[str, Any]:
     import io
     import pstats
 
-    from cqbot import evaluation
     from cqbot.config import load_settings
-    from cqbot.goldset import load_questions
+    from cqbot.evaluation import scoring as evaluation
+    from cqbot.evaluation.goldset import load_questions
     from cqbot.pipeline import Chatbot
 
     settings = load_settings(env={}, corpus_dir=Path(job["corpus"]), index_dir=Path(job["index"]))

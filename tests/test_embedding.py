@@ -70,7 +70,7 @@ def test_onnx_export_keeps_weights_in_mapped_files_beside_the_graph(real_embedde
 def test_sentencepiece_model_gives_the_hf_tokenizer_ids(real_embedder) -> None:  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer
 
-    from cqbot.goldset import load_questions
+    from cqbot.evaluation.goldset import load_questions
     from cqbot.tokenizer import SPM_FILE, SpmTokenizer
 
     folder = Path(resolve_model(load_settings(env={}))[0])

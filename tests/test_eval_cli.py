@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cqbot import evaluation as ev
 from cqbot.cli import cli
 from cqbot.config import Settings
-from cqbot.goldset import load_questions
+from cqbot.evaluation import scoring as ev
+from cqbot.evaluation.goldset import load_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "dev_questions.jsonl"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from cqbot import evaluation as ev
 from cqbot.errors import EvalInputError, QuestionError
-from cqbot.goldset import Question, load_questions
+from cqbot.evaluation import scoring as ev
+from cqbot.evaluation.goldset import Question, load_questions
+from cqbot.evaluation.report import headline, write_report
 from cqbot.records import Answer, Citation
-from cqbot.report import headline, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from tests.conftest import CORPUS
 
 from cqbot.chunking import split_sentences
 from cqbot.corpus import read_corpus
-from cqbot.goldset import load_questions
+from cqbot.evaluation.goldset import load_questions
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"
 SEVEN = {"de", "en", "zh", "fr", "es", "ja", "ru"}

@@ -248,16 +248,13 @@ def eval_command(
       cqbot eval eval/dev_questions.jsonl --mode both   # eval-out/{extractive,generated}/ + comparison
       cqbot eval eval/locked.jsonl --feedback feedback/feedback.jsonl
     """
-    from datetime import UTC, datetime
-
-    from cqbot import __version__, evaluation
-    from cqbot.errors import ConfigError, EvalInputError
-    from cqbot.goldset import load_questions
-    from cqbot.pipeline import Chatbot
-    from cqbot.report import headline, write_report
+    from cqbot.evaluation.goldset import load_questions
+    from cqbot.evaluation.run import evaluate
+    from cqbot.evaluation.scoring import parse_bar
+    from cqbot.feedback import read_feedback
 
     try:
-        parsed = [evaluation.parse_bar(b) for b in bars]
+        parsed = [parse_bar(b) for b in bars]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--fail-under'") from None
     qs, problems = load_questions(questions, strict=strict)
@@ -265,74 +262,28 @@ def eval_command(
         click.echo(f"warning: {problem}; line skipped", err=True)
     to_review: list[dict[str, Any]] = []
     if feedback_path is not None:
-        from cqbot.feedback import read_feedback
-
         votes = read_feedback(feedback_path)
         if votes.skipped:
             click.echo(f"warning: {feedback_path}: {votes.skipped} line(s) are not votes; skipped", err=True)
         qs = [*qs, *votes.questions]
-        to_review = [
-            {k: v.get(k) for k in ("time", "question", "language", "comment")}
-            | {"answer": v["answer"].get("answer", "")}
-            for v in votes.to_review
-        ]
-    if not qs:
-        raise EvalInputError(f"{questions}: no valid question to ask")
-    settings = _settings(ctx)
-    mode = mode or ("generated" if settings.llm_url else "extractive")
-    if mode != "extractive" and not settings.llm_url:
-        raise ConfigError(f"--mode {mode} needs an LLM endpoint: set CQBOT_LLM_URL and CQBOT_LLM_MODEL")
-    by_mode: dict[str, dict[str, Any]] = {}
-    failures: list[str] = []
-    bot: Chatbot | None = None
-    for m in evaluation.MODES if mode == "both" else (mode,):
-        # the extractive bot is the same bot without the endpoint; both share one model and index
-        mode_settings = settings if m == "generated" else settings.replace(llm_url="")
-        bot = Chatbot(mode_settings, bot.embedder, bot.index) if bot else Chatbot.from_settings(mode_settings)
-        records = evaluation.run(
-            bot.ask,
-            qs,
-            k,
-            progress=_interactive(quiet),
-            warn=lambda w: click.echo(f"warning: {w}", err=True),
-        )
-        if not records:
-            raise EvalInputError(f"{questions}: the pipeline rejected every question")
-        result = evaluation.metrics(records)
-        meta = {
-            "questions_file": str(questions),
-            "to_review": to_review,
-            "skipped": len(problems) + len(qs) - len(records),
-            "k": k,
-            "mode": m,
-            "model": settings.model,
-            "index": str(settings.index_dir),
-            "cqbot_version": __version__,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        report = write_report(
-            out_dir / m if mode == "both" else out_dir,
-            records,
-            result,
-            meta,
-            warn=lambda w: click.echo(f"warning: {w}", err=True),
-        )
-        by_mode[m] = {**result, "generated_share": evaluation.generated_share(records)}
-        failures += [f"{m}: {f}" if mode == "both" else f for f in evaluation.below_bars(result, parsed)]
-        if mode != "both":
-            click.echo(headline(result["overall"], k))
-    if mode == "both":
-        meta = {**meta, "mode": "both", "questions": len(qs)}
-        (out_dir / "report.json").write_text(
-            json.dumps({"meta": meta, "modes": by_mode}, ensure_ascii=False, indent=2) + "\n",
-            encoding="utf-8",
-        )
-        report = out_dir / "report.md"
-        report.write_text(evaluation.side_by_side(by_mode, meta), encoding="utf-8")
-        click.echo(evaluation.side_by_side(by_mode, meta))
-    click.echo(f"report: {report}")
-    if failures:
-        raise CqbotError("below the bar: " + "; ".join(failures))
+        to_review = votes.review_rows()
+    outcome = evaluate(
+        _settings(ctx),
+        qs,
+        source=questions,
+        out_dir=out_dir,
+        k=k,
+        mode=mode,
+        bars=parsed,
+        skipped=len(problems),
+        to_review=to_review,
+        progress=_interactive(quiet),
+        warn=lambda w: click.echo(f"warning: {w}", err=True),
+    )
+    click.echo(outcome.summary)
+    click.echo(f"report: {outcome.report}")
+    if outcome.failures:
+        raise CqbotError("below the bar: " + "; ".join(outcome.failures))
 
 
 @cli.command()

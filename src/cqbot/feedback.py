@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cqbot.errors import EvalInputError
-from cqbot.goldset import Question
+from cqbot.evaluation.goldset import Question
 
 FILE_NAME = "feedback.jsonl"
 
@@ -55,6 +55,13 @@ class Feedback:
     questions: tuple[Question, ...]
     to_review: tuple[dict[str, Any], ...]
     skipped: int  # lines that are not a vote (unreadable JSON, no question)
+
+    def review_rows(self) -> list[dict[str, Any]]:
+        """The 👎 votes as the report lists them: time, question, language, comment, the answer given."""
+        keys = ("time", "question", "language", "comment")
+        return [
+            {k: v.get(k) for k in keys} | {"answer": v["answer"].get("answer", "")} for v in self.to_review
+        ]
 
 
 def read_feedback(path: Path) -> Feedback:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cqbot.evaluation import METRICS, failed_checks
+from cqbot.evaluation.scoring import METRICS, failed_checks
 from cqbot.files import write_atomic, write_text_atomic
 
 LABELS = {

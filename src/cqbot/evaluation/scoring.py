@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cqbot.errors import QuestionError
-from cqbot.goldset import Question, normalise_space
+from cqbot.evaluation.goldset import Question, normalise_space
 from cqbot.records import Answer
 
 METRICS = (
