@@ -132,7 +132,7 @@ def test_hostile_document_shows_as_text_and_runs_no_script(
         histories.append(list(history or []))
         return real_ask_stream(question, history)
 
-    bot.ask_stream = recording_ask_stream  # type: ignore[method-assign]
+    bot.ask_stream = recording_ask_stream
     with served(bot) as url, chat_page(browser, url) as (page, _):
         ask(page, "   ")
         expect(page.locator("#cq-chat .cq-hint")).to_contain_text("Please ask a question.")

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from cqbot.chunking import chunk_corpus, chunk_document, split_sentences
+from cqbot.chunking import chunk_document, split_sentences
 from cqbot.records import Chunk, Document
 
 # The German seed text (shared/seeds/000_86ac3ffc093e95b0.txt), copied so the tests stand alone.
@@ -296,13 +296,6 @@ def test_bad_arguments_and_empty_documents() -> None:
     with pytest.raises(ValueError, match="overlap"):
         chunk_document(doc(SEED_DE), overlap=-1)
     assert chunk_document(doc("  \n\n  ")) == []
-
-
-def test_chunk_corpus_keeps_document_order() -> None:
-    docs = [doc(SEED_DE, "a"), doc("Ein Satz. Noch einer.", "b")]
-    chunks = chunk_corpus(docs, size=900, overlap=1)
-    assert [c.doc_id for c in chunks][-1] == "b"
-    assert chunks == chunk_document(docs[0]) + chunk_document(docs[1])
 
 
 @pytest.mark.parametrize(

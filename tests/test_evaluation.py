@@ -27,7 +27,9 @@ def q(**kw: Any) -> Question:
     return Question(**kw)
 
 
-def result(quotes: list[str] = [], answered: bool = True, answer: str = "", language: str = "en", **kw: Any):  # noqa: B006
+def result(  # noqa: B006
+    quotes: list[str] = [], answered: bool = True, answer: str = "", language: str = "en", **kw: Any
+) -> dict[str, Any]:
     cites = [{"n": i + 1, "doc_id": "d", "quote": text} for i, text in enumerate(quotes)]
     return {"answered": answered, "answer": answer, "language": language, "citations": cites, **kw}
 

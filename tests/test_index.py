@@ -112,7 +112,7 @@ def test_interrupted_build_keeps_previous_index(
         calls["n"] += 1
         if calls["n"] == 4:  # some files of the new generation are written, the manifest is not
             raise KeyboardInterrupt
-        original(path, write)  # type: ignore[arg-type]
+        original(path, write)
 
     monkeypatch.setattr(index_module, "_write_atomic", dying_write)
     with pytest.raises(KeyboardInterrupt):

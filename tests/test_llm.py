@@ -503,9 +503,9 @@ def test_off_topic_questions_never_reach_the_endpoint(llm_bot, llm: FakeLLM) -> 
     ],
     ids=["timeout", "500", "429", "not-json", "no-choices", "empty"],
 )
-def test_endpoint_failures_give_the_extractive_answer(
+def test_endpoint_failures_give_the_extractive_answer(  # type: ignore[no-untyped-def]
     llm_bot, real_bot, llm: FakeLLM, reply, question
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     llm.script = lambda _req: reply
     t0 = time.monotonic()
     answer = llm_bot.ask(question)
@@ -522,7 +522,7 @@ def test_connection_refused_gives_the_extractive_answer(real_bot) -> None:  # ty
     bot = Chatbot(settings, real_bot.embedder, real_bot.index)
     assert_extractive_fallback(bot.ask(ZH), real_bot, ZH, "llm_failed")
     items = list(bot.ask_stream(DE))
-    assert len(items) == 1
+    assert len(items) == 1 and isinstance(items[0], Answer)
     assert_extractive_fallback(items[0], real_bot, DE, "llm_failed")
 
 

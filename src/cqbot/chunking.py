@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections.abc import Iterable
 
 from cqbot.records import Chunk, Document, Span
 
@@ -195,10 +194,10 @@ def chunk_document(doc: Document, size: int = 900, overlap: int = 1) -> list[Chu
     if overlap < 0:
         raise ValueError(f"chunk overlap must be 0 or more sentences, got {overlap}")
     text = doc.text
-    paragraphs = [s for s in (split_sentences(text, a, b) for a, b in _paragraphs(text)) if s]
+    blocks = [s for s in (split_sentences(text, a, b) for a, b in paragraphs(text)) if s]
     short = size // 3  # headings, one-liners and short notes join a neighbouring paragraph
     groups: list[list[Span]] = []
-    for sents in paragraphs:
+    for sents in blocks:
         if groups:
             prev = groups[-1]
             p_len, n_len = prev[-1][1] - prev[0][0], sents[-1][1] - sents[0][0]
@@ -223,12 +222,8 @@ def chunk_document(doc: Document, size: int = 900, overlap: int = 1) -> list[Chu
     return chunks
 
 
-def chunk_corpus(docs: Iterable[Document], size: int = 900, overlap: int = 1) -> list[Chunk]:
-    """Chunks of all documents, in document order."""
-    return [chunk for doc in docs for chunk in chunk_document(doc, size, overlap)]
-
-
-def _paragraphs(text: str) -> list[Span]:
+def paragraphs(text: str) -> list[Span]:
+    """(start, end) of each paragraph: text between blank lines."""
     spans, pos = [], 0
     for m in _PARAGRAPH_BREAK.finditer(text):
         spans.append((pos, m.start()))
@@ -283,11 +278,6 @@ def _split_long(text: str, span: Span, size: int) -> list[Span]:
     if last:
         pieces.append(last)
     return pieces
-
-
-def paragraphs(text: str) -> list[Span]:
-    """(start, end) of each paragraph: text between blank lines."""
-    return _paragraphs(text)
 
 
 _CLAUSE_END = re.compile(r"[;:；：]\s*")
