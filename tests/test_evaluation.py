@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,8 @@ def q(**kw: Any) -> Question:
     return Question(**kw)
 
 
-def result(  # noqa: B006
-    quotes: list[str] = [], answered: bool = True, answer: str = "", language: str = "en", **kw: Any
+def result(
+    quotes: Sequence[str] = (), answered: bool = True, answer: str = "", language: str = "en", **kw: Any
 ) -> dict[str, Any]:
     cites = [{"n": i + 1, "doc_id": "d", "quote": text} for i, text in enumerate(quotes)]
     return {"answered": answered, "answer": answer, "language": language, "citations": cites, **kw}
