@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cqbot.numbers import digits_only
 from cqbot.records import Chunk
 
 K = TypeVar("K")
@@ -31,7 +32,7 @@ def tokenize(text: str) -> list[str]:
     for match in _TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()):
         tok = match.group()
         if tok[0].isdigit():
-            out.append(re.sub(r"[.,\s]", "", tok))
+            out.append(digits_only(tok))
         elif _CJK.match(tok):
             out.extend(tok)
             out.extend(tok[i : i + 2] for i in range(len(tok) - 1))

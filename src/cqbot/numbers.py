@@ -18,6 +18,10 @@ _NUMBER = re.compile(r"(?<![0-9])[0-9]+(?:[.,'\u00a0\u2009\u202f ][0-9]+)*")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:([.,'\u00a0\u2009\u202f ])[0-9]{3})(?:\1[0-9]{3})*")
 _DECIMAL = re.compile(r"[0-9]+[.,][0-9]+")
 _GROUPED_DECIMAL = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+")
+# 1-3 digits, then groups of exactly three after one separator each: 8.753 / 8,753 / 8 753 / 1'000'000
+_GROUP_RUN = re.compile(r"(?<!\d)\d{1,3}(?:[.,' \u00a0\u2009\u202f]\d{3})+(?!\d)")
+_GROUP_SEP = re.compile(r"[.,' \u00a0\u2009\u202f]")
+_ANY_SEP = re.compile(r"[.,\s]")
 # the word after a number: letters and the combining marks of Indic scripts (करोड़), up to a space or sign
 _SCALE_WORD = re.compile(r"\s?\.?\s?([^\s\d.,;:!?()\[\]\"'“”„«»%/-]+)\.?")
 
@@ -95,6 +99,16 @@ def _scale_after(text: str, end: int, scales: dict[str, float]) -> float:
     if m:
         return scales.get(m.group(1).lower(), 1.0)
     return 1.0
+
+
+def join_digit_groups(text: str) -> str:
+    """The text with digit groups joined, for comparing answers as text: '8 753 Firmen' -> '8753 Firmen'."""
+    return _GROUP_RUN.sub(lambda m: _GROUP_SEP.sub("", m.group()), text)
+
+
+def digits_only(token: str) -> str:
+    """A number token as the lexical index keys it: every separator dropped (8.753 -> 8753, 2,5 -> 25)."""
+    return _ANY_SEP.sub("", token)
 
 
 def digit_values(text: str, lang: str | None = None) -> set[float]:

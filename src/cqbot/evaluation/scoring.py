@@ -24,6 +24,7 @@ from typing import Any
 
 from cqbot.errors import QuestionError
 from cqbot.evaluation.goldset import Question, normalise_space
+from cqbot.numbers import join_digit_groups
 from cqbot.records import Answer
 
 METRICS = (
@@ -39,9 +40,6 @@ METRICS = (
 LATENCY = ("latency_p50_ms", "latency_p95_ms")
 VERDICTS = ("cite_at_1", "cite_at_k", "rr", "answer_match", "refusal_correct", "lang_correct")
 _SPACE = re.compile(r"\s+")
-# 1-3 digits, then groups of exactly three after one separator: 8.753 / 8,753 / 8 753 / 1'000'000
-_GROUPED = re.compile(r"(?<!\d)\d{1,3}(?:[.,' \u00a0\u2009\u202f]\d{3})+(?!\d)")
-_GROUP_SEP = re.compile(r"[.,' \u00a0\u2009\u202f]")
 
 
 # ---- scoring ---------------------------------------------------------------------------------------
@@ -50,7 +48,7 @@ _GROUP_SEP = re.compile(r"[.,' \u00a0\u2009\u202f]")
 def normalise_answer(text: str) -> str:
     """NFKC, casefolded, whitespace collapsed, digit groups joined: '8 753' -> '8753'."""
     text = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
-    return _GROUPED.sub(lambda m: _GROUP_SEP.sub("", m.group()), text)
+    return join_digit_groups(text)
 
 
 def answer_matches(answer: str, answers: Iterable[str]) -> bool:
