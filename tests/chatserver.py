@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from cqbot import ui
+from cqbot.web import ui
 
 HOSTILE = "<script>window.__pwned='script'</script> <img src=x onerror=\"window.__pwned='img'\">"
 HOSTILE_DOC = f"""---

@@ -20,8 +20,8 @@ import pytest
 from cqbot.config import Settings
 from cqbot.embedding import HashingEmbedder
 from cqbot.errors import ConfigError, LLMError
-from cqbot.grounding import Source, check, claims, marker_numbers, numbers
-from cqbot.llm import REFUSAL, Endpoint, build_messages, is_refusal
+from cqbot.generate.grounding import Source, check, claims, marker_numbers, numbers
+from cqbot.generate.llm import REFUSAL, Endpoint, build_messages, is_refusal
 from cqbot.messages import message
 from cqbot.records import Answer, Citation
 

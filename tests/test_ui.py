@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from chatserver import HOSTILE, build_hostile_bot, free_port, served
-from cqbot import render
 from cqbot.config import Settings
 from cqbot.embedding import HashingEmbedder
 from cqbot.records import Answer, Citation, Document
+from cqbot.web import render
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_QUESTIONS = ROOT / "eval" / "dev_questions.jsonl"
@@ -331,7 +331,7 @@ def test_rest_ask_route_answers_checks_login_and_says_when_busy(
 ) -> None:
     import httpx
 
-    from cqbot import ui
+    from cqbot.web import ui
 
     bot = build_hostile_bot(tmp_settings, fake_embedder)
     with served(bot, auth=[("ana", "s3cret")]) as url:

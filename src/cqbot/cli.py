@@ -171,7 +171,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ..
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
-    from cqbot.render import answer_text, explain_text
+    from cqbot.web.render import answer_text, explain_text
 
     click.echo(answer_text(answer))
     if explain and answer.evidence is not None:
@@ -325,7 +325,7 @@ def serve(
     Health: GET /health -> {"status": "ok", "index_generation": ..., "documents": ...}
     """
     from cqbot.pipeline import open_chatbot
-    from cqbot.ui import serve as serve_app
+    from cqbot.web.ui import serve as serve_app
 
     users = parse_users(auth, auth_file)
     if root_path and not root_path.startswith("/"):

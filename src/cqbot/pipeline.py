@@ -26,7 +26,7 @@ from cqbot.retrieval import Retriever, SentenceHit
 from cqbot.translations import Translations
 
 if TYPE_CHECKING:
-    from cqbot.llm import Generator
+    from cqbot.generate.llm import Generator
 
 MAX_QUESTION_CHARS = 1000
 CLOSEST = 2  # nearest sentences shown with a decline ("closest passages, not an answer")
@@ -101,7 +101,7 @@ class Chatbot:
         )
         self.generator: Generator | None = None
         if settings.llm_url:
-            from cqbot.llm import Generator
+            from cqbot.generate.llm import Generator
 
             self.generator = Generator(settings, embedder, index, self.translations)
         embedder.embed_queries(["warm-up"])  # the first call pays one-off setup; not the first asker

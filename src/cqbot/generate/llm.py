@@ -17,7 +17,7 @@ from cqbot.answer import cite, quote
 from cqbot.config import Settings
 from cqbot.embedding import Embedder
 from cqbot.errors import ConfigError, LLMError
-from cqbot.grounding import Source, check
+from cqbot.generate.grounding import Source, check
 from cqbot.index import Index
 from cqbot.messages import language_name, message
 from cqbot.records import Answer, Citation, Turn

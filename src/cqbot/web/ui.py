@@ -11,7 +11,7 @@ from cqbot.errors import QuestionError
 from cqbot.feedback import record_vote
 from cqbot.messages import message, messages_known
 from cqbot.records import Answer
-from cqbot.render import CSS, JS, answer_html, corpus_html, esc, notice_html, sources_html
+from cqbot.web.render import CSS, JS, answer_html, corpus_html, esc, notice_html, sources_html
 
 if TYPE_CHECKING:
     import gradio as gr
