@@ -17,9 +17,18 @@ from cqbot.config import Settings
 from cqbot.corpus import CorpusRead, read_corpus
 from cqbot.embedding import Embedder
 from cqbot.errors import CqbotError
-from cqbot.index import Index, Manifest, load_index, make_faiss, new_generation, read_manifest, save_index
-from cqbot.records import Chunk, Document, Span
+from cqbot.index import (
+    Index,
+    Manifest,
+    load_index,
+    make_faiss,
+    new_generation,
+    read_manifest,
+    recorded_backend,
+    save_index,
+)
 from cqbot.lexical import build_lexical, save_lexical
+from cqbot.records import Chunk, Document, Span
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,10 @@ def _settings_differ(manifest: Manifest, settings: Settings, model: str, weights
         reasons.append(f"model changed ({manifest.model} -> {model})")
     if (manifest.chunk_size, manifest.chunk_overlap) != (settings.chunk_size, settings.chunk_overlap):
         reasons.append("chunking settings changed")
+    wanted = recorded_backend(settings.index_backend, settings.milvus_uri, settings.index_dir)
+    if (manifest.backend, manifest.milvus_uri) != wanted:
+        # every stored vector is reused: only where they are searched changes
+        reasons.append(f"index backend changed ({manifest.backend} -> {settings.index_backend})")
     return reasons
 
 
@@ -251,8 +264,9 @@ def build(
     for r, vec in zip(lonely, vectors[len(sentence_texts) :], strict=True):
         chunk_vectors[r] = vec
     # with index_backend "milvus" these are plans of Milvus indexes; save_index writes the vectors there
-    findex, kind = make_faiss(chunk_vectors, settings.exact_search_limit, settings.index_backend)
-    unit_index, unit_kind = make_faiss(sentence_vectors, settings.exact_search_limit, settings.index_backend)
+    backend = (settings.index_backend, settings.milvus_uri)
+    findex, kind = make_faiss(chunk_vectors, settings.exact_search_limit, *backend)
+    unit_index, unit_kind = make_faiss(sentence_vectors, settings.exact_search_limit, *backend)
     kind = f"{kind}+{unit_kind}"  # chunk index + sentence-unit index
     manifest = Manifest(
         model=embedder.name,

@@ -2,25 +2,28 @@
 
 Files of one build share a generation tag; the manifest, written last with an atomic rename,
 names the generation in force. An interrupted build therefore leaves the previous one loadable.
+With index_backend "milvus" the vectors are searched in Milvus instead of FAISS (milvus_store.py);
+the manifest records where, so loading needs no settings.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import secrets
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cqbot import milvus_store
 from cqbot.arrays import RowFile
-from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from cqbot.errors import CqbotError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from cqbot.files import write_atomic, write_dir_atomic
 from cqbot.records import Chunk, Document
 
 FORMAT_VERSION = 3
@@ -60,6 +63,10 @@ class Manifest:
     generation: str
     format_version: int = FORMAT_VERSION
     skipped: dict[str, str] = field(default_factory=dict)
+    # where the vectors are searched (defaults: folders built before Milvus load as they were)
+    backend: str = "faiss"  # "faiss" (files here) or "milvus"
+    milvus_uri: str = ""  # "": Milvus Lite databases in this folder; a Lite path; or a server URI
+    milvus_prefix: str = ""  # the generation's collections: <prefix>_chunks, <prefix>_units
 
 
 @dataclass
@@ -73,7 +80,7 @@ class Index:
     sentence_spans: np.ndarray  # (n, 3) int64: chunk row, start, end
     sentence_align: np.ndarray  # (n,) int64: row of the aligned original sentence, -1 if none
     sentence_vectors: RowFile
-    faiss_index: Any
+    faiss_index: Any  # a FAISS index, or milvus_store.MilvusVectors: the same search(queries, k)
     unit_index: Any
     directory: Path
 
@@ -102,10 +109,20 @@ def ivf_lists(n: int) -> int:
     return 2 ** max(0, int(math.log2(target)))
 
 
-def make_faiss(vectors: np.ndarray, exact_limit: int) -> tuple[Any, str]:
-    """Exact inner-product search for small corpora, IVF (SQ8 lists) past `exact_limit` vectors."""
-    faiss = _faiss()
+def make_faiss(
+    vectors: np.ndarray, exact_limit: int, backend: str = "faiss", milvus_uri: str = ""
+) -> tuple[Any, str]:
+    """Exact inner-product search for small corpora, IVF (SQ8 lists) past `exact_limit` vectors.
+
+    With backend "milvus" nothing is built here: the plan of the Milvus index, which save_index writes.
+    Milvus Lite gets FLAT at any size: its search loops over every row in Python whatever the index
+    (milvus-lite 3.2), and it loses the nlist that pymilvus 3 sends."""
     n, dim = vectors.shape
+    if backend == "milvus":
+        exact = n <= exact_limit or not milvus_store.is_server(milvus_uri)
+        plan = milvus_store.MilvusPlan(0 if exact else ivf_lists(n))
+        return plan, plan.kind
+    faiss = _faiss()
     data = np.ascontiguousarray(vectors, dtype=np.float32)
     if n <= exact_limit:
         index = faiss.IndexFlatIP(dim)
@@ -162,15 +179,8 @@ def _chunk_from_json(d: dict[str, Any]) -> Chunk:
     )
 
 
-def _write_atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    write_atomic(path, write, sync=True)  # on disk before the manifest names it
 
 
 def save_index(
@@ -184,14 +194,22 @@ def save_index(
     sentence_vectors: np.ndarray,
     faiss_index: Any,
     unit_index: Any,
-    lexical: Callable[[Path], None] | None = None,
+    lexical: Callable[[Path], object] | None = None,
+    *,
+    backend: str = "faiss",
+    milvus_uri: str = "",
 ) -> None:
     """Write all files of one generation, then the manifest that makes them current.
 
-    `lexical` writes the lexical index into the folder it is given (it is kept beside the rest)."""
-    faiss = _faiss()
+    `lexical` writes the lexical index into the folder it is given (it is kept beside the rest).
+    With backend "milvus", faiss_index and unit_index are make_faiss's Milvus plans; the vectors go to
+    Milvus at `milvus_uri` and the previous generation's stay there until the next build."""
     directory.mkdir(parents=True, exist_ok=True)
     gen = manifest.generation
+    try:
+        previous: Manifest | None = read_manifest(directory)
+    except CqbotError:
+        previous = None
     _write_atomic(
         directory / f"documents-{gen}.json",
         lambda p: p.write_text(
@@ -208,10 +226,18 @@ def save_index(
     _write_atomic(directory / f"sentspans-{gen}.npy", lambda p: _save_npy(p, sentence_spans))
     _write_atomic(directory / f"sentalign-{gen}.npy", lambda p: _save_npy(p, sentence_align))
     _write_atomic(directory / f"sentvecs-{gen}.npy", lambda p: _save_npy(p, sentence_vectors))
-    _write_atomic(directory / f"vectors-{gen}.faiss", lambda p: faiss.write_index(faiss_index, str(p)))
-    _write_atomic(directory / f"units-{gen}.faiss", lambda p: faiss.write_index(unit_index, str(p)))
+    location = milvus_store.Location.of(milvus_uri, directory) if backend == "milvus" else None
+    if location is not None:
+        prefix = milvus_store.write_generation(
+            location, gen, chunks, chunk_vectors, sentence_spans, sentence_vectors, (faiss_index, unit_index)
+        )
+        manifest = replace(manifest, backend="milvus", milvus_uri=location.uri, milvus_prefix=prefix)
+    else:
+        faiss = _faiss()
+        _write_atomic(directory / f"vectors-{gen}.faiss", lambda p: faiss.write_index(faiss_index, str(p)))
+        _write_atomic(directory / f"units-{gen}.faiss", lambda p: faiss.write_index(unit_index, str(p)))
     if lexical is not None:
-        _write_dir_atomic(directory / f"lexical-{gen}.bm25", lexical)
+        write_dir_atomic(directory / f"lexical-{gen}.bm25", lexical)
     _write_atomic(
         directory / MANIFEST,
         lambda p: p.write_text(json.dumps(asdict(manifest), indent=1, ensure_ascii=False)),
@@ -222,23 +248,25 @@ def save_index(
             and old.name != MANIFEST
             and f"-{gen}." not in old.name
             and old.name != "README.md"
+            and not (location is not None and location.is_lite_file(old))  # milvus_store drops those
         ):
             if old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 old.unlink(missing_ok=True)
+    if location is not None:  # the previous generation stays: a server may be answering from it still
+        keep = {gen}
+        if previous is not None and (previous.backend, previous.milvus_uri) == ("milvus", location.uri):
+            keep.add(previous.generation)
+        milvus_store.drop_generations(location, keep)
 
 
-def _write_dir_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir(parents=True)
-        write(tmp)
-        shutil.rmtree(path, ignore_errors=True)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def recorded_backend(backend: str, milvus_uri: str, directory: Path) -> tuple[str, str]:
+    """(backend, milvus_uri) as a build with these settings records them in the manifest: unequal to
+    (manifest.backend, manifest.milvus_uri), the index must be written again to follow the settings."""
+    if backend != "milvus":
+        return "faiss", ""
+    return "milvus", milvus_store.Location.of(milvus_uri, directory).uri
 
 
 def _read_faiss(faiss: Any, path: Path) -> Any:
@@ -290,7 +318,8 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
             "run: cqbot build --full"
         )
     gen = manifest.generation
-    faiss = _faiss()
+    findex: Any
+    uindex: Any
     try:
         docs = [
             _doc_from_json(d) for d in json.loads((directory / f"documents-{gen}.json").read_text("utf-8"))
@@ -301,8 +330,17 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
         spans = np.load(directory / f"sentspans-{gen}.npy")
         aligned = np.load(directory / f"sentalign-{gen}.npy")
         sent_vectors = RowFile(directory / f"sentvecs-{gen}.npy")
-        findex = _read_faiss(faiss, directory / f"vectors-{gen}.faiss")
-        uindex = _read_faiss(faiss, directory / f"units-{gen}.faiss")
+        if manifest.backend == "milvus":
+            findex, uindex = milvus_store.open_generation(
+                milvus_store.Location(manifest.milvus_uri, directory),
+                gen,
+                manifest.milvus_prefix,
+                (manifest.chunks, manifest.sentences),
+                (manifest.index_type.split("+")[0], manifest.index_type.split("+")[-1]),
+            )
+        else:
+            findex = _read_faiss(_faiss(), directory / f"vectors-{gen}.faiss")
+            uindex = _read_faiss(_faiss(), directory / f"units-{gen}.faiss")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(
             f"index in {directory}/ is damaged ({str(exc).splitlines()[0]}); run: cqbot build --full"
