@@ -32,6 +32,7 @@ lint: setup-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/mypy --explicit-package-bases tests  # tests/ is not a package (its helpers by file name)
 
 ## Set up, lint, type-check, run the test suite and the evaluation gate
 test: lint

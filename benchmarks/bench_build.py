@@ -26,10 +26,10 @@ from cqbot import builder
 from cqbot.chunking import chunk_document
 from cqbot.config import load_settings
 from cqbot.corpus import read_corpus
-from cqbot.embedding import passage_embedder
 from cqbot.evaluation import scoring as evaluation
 from cqbot.evaluation.goldset import load_questions
 from cqbot.index import load_index
+from cqbot.model.embedding import passage_embedder
 from cqbot.pipeline import Chatbot
 
 ROOT = Path(__file__).resolve().parents[1]

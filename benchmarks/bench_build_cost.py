@@ -37,7 +37,7 @@ def plain_index(corpus: Path, out: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
     from cqbot.config import load_settings
-    from cqbot.embedding import quiet_hub, resolve_model
+    from cqbot.model.embedding import quiet_hub, resolve_model
 
     quiet_hub()
     splitter = RecursiveCharacterTextSplitter(chunk_size=PLAIN_CHUNK, chunk_overlap=PLAIN_OVERLAP)

@@ -114,9 +114,9 @@ def child_build(job: dict[str, Any]) -> dict[str, Any]:
     from cqbot.chunking import chunk_document
     from cqbot.config import load_settings
     from cqbot.corpus import read_corpus
-    from cqbot.embedding import load_embedder
     from cqbot.evaluation.goldset import load_questions
     from cqbot.index import load_index
+    from cqbot.model.embedding import load_embedder
 
     settings = load_settings(env={}, corpus_dir=Path(job["corpus"]), index_dir=Path(job["index"]))
     t = time.perf_counter()
@@ -180,7 +180,7 @@ def child_standin(job: dict[str, Any]) -> dict[str, Any]:
     """build --full and no-change rebuild with stand-in vectors: the pipeline's costs besides the model."""
     from cqbot import builder
     from cqbot.config import load_settings
-    from cqbot.embedding import resolve_model
+    from cqbot.model.embedding import resolve_model
 
     settings = load_settings(env={}, corpus_dir=Path(job["corpus"]), index_dir=Path(job["index"]))
     embedder = StandInEmbedder(settings.model, resolve_model(settings)[1], np.load(job["base"]), job["sigma"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cqbot.config import Settings, load_settings
-from cqbot.embedding import HashingEmbedder
+from fakes import HashingEmbedder
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,7 +42,7 @@ def tmp_settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def real_embedder():  # type: ignore[no-untyped-def]
     """The real multilingual model (provisioned once into the user cache)."""
-    from cqbot.embedding import load_embedder
+    from cqbot.model.embedding import load_embedder
 
     return load_embedder(load_settings(env={}))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cqbot.arrays import RowFile
+from cqbot.model.arrays import RowFile
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from chatserver import build_hostile_bot, served
 from cqbot.config import Settings
-from cqbot.embedding import HashingEmbedder
+from fakes import HashingEmbedder
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]

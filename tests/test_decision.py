@@ -15,11 +15,11 @@ from cqbot.asking import NOTHING, Asks
 from cqbot.builder import build
 from cqbot.config import Settings
 from cqbot.decision import Decider
-from cqbot.embedding import HashingEmbedder
 from cqbot.index import load_index
 from cqbot.pipeline import Chatbot
 from cqbot.retrieval import SentenceHit
 from cqbot.translations import Translations
+from fakes import HashingEmbedder
 
 DOC_DE = """---
 id: harbour-de

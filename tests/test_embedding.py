@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from cqbot.config import load_settings
-from cqbot.embedding import HashingEmbedder, OnnxEmbedder, load_embedder, resolve_model
-from cqbot.onnx_export import ONNX_FILE
+from cqbot.model.embedding import OnnxEmbedder, load_embedder, resolve_model
+from cqbot.model.onnx_export import ONNX_FILE
+from fakes import HashingEmbedder
 
 TEXTS = [
     "Wie viele Unternehmen mit ausländischen Investitionen gibt es in Chongqing?",
@@ -51,8 +52,8 @@ def test_e5_prefixes_are_applied_by_the_embedder(real_embedder) -> None:  # type
 
 @pytest.mark.model
 def test_onnx_export_keeps_weights_in_mapped_files_beside_the_graph(real_embedder) -> None:  # type: ignore[no-untyped-def]
-    from cqbot.arrays import RowFile
-    from cqbot.onnx_export import ONNX_OLD, WORDS_FILE
+    from cqbot.model.arrays import RowFile
+    from cqbot.model.onnx_export import ONNX_OLD, WORDS_FILE
 
     assert isinstance(load_embedder(load_settings(env={}), fast=True), OnnxEmbedder)
     folder = Path(resolve_model(load_settings(env={}))[0])
@@ -71,7 +72,7 @@ def test_sentencepiece_model_gives_the_hf_tokenizer_ids(real_embedder) -> None: 
     from tokenizers import Tokenizer
 
     from cqbot.evaluation.goldset import load_questions
-    from cqbot.tokenizer import SPM_FILE, SpmTokenizer
+    from cqbot.model.tokenizer import SPM_FILE, SpmTokenizer
 
     folder = Path(resolve_model(load_settings(env={}))[0])
     hf = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -91,7 +92,7 @@ def test_sentencepiece_model_gives_the_hf_tokenizer_ids(real_embedder) -> None: 
 
 @pytest.mark.model
 def test_build_embedder_batches_by_length_and_keeps_the_order(real_embedder) -> None:  # type: ignore[no-untyped-def]
-    from cqbot.embedding import passage_embedder
+    from cqbot.model.embedding import passage_embedder
 
     settings = load_settings(env={}).replace(batch_size=2)  # several batches, each of similar lengths
     texts = [TEXTS[3], "Chongqing", TEXTS[0], TEXTS[1], "8.753", TEXTS[2]]

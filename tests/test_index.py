@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,9 @@ import pytest
 
 from cqbot import builder
 from cqbot.config import Settings
-from cqbot.embedding import HashingEmbedder
 from cqbot.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from cqbot.index import load_index, make_faiss, read_manifest
+from fakes import HashingEmbedder
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -108,7 +110,7 @@ def test_interrupted_build_keeps_previous_index(
     calls = {"n": 0}
     original = index_module._write_atomic
 
-    def dying_write(path: Path, write: object) -> None:
+    def dying_write(path: Path, write: Callable[[Path], object]) -> None:
         calls["n"] += 1
         if calls["n"] == 4:  # some files of the new generation are written, the manifest is not
             raise KeyboardInterrupt
@@ -193,7 +195,7 @@ import sys
 from pathlib import Path
 from cqbot import builder
 from cqbot.config import load_settings
-from cqbot.embedding import HashingEmbedder
+from fakes import HashingEmbedder
 settings = load_settings(env={}, corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]))
 print("ready", flush=True)
 while True:  # full rebuilds until killed: the kill lands at a different stage each time
@@ -218,6 +220,7 @@ def test_killed_build_leaves_a_loadable_index(tmp_settings: Settings, fake_embed
             [sys.executable, "-c", KILLED_BUILDER, str(corpus), str(tmp_settings.index_dir)],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},  # for fakes
         )
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         time.sleep(delay)

@@ -13,10 +13,10 @@ import pytest
 from chatserver import HARBOUR_DOC, served
 from cqbot.builder import build
 from cqbot.config import Settings
-from cqbot.embedding import HashingEmbedder
 from cqbot.index import load_index
 from cqbot.live import LiveChatbot
 from cqbot.pipeline import Chatbot
+from fakes import HashingEmbedder
 
 AIRPORT = """---
 id: airport

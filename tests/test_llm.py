@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from cqbot.config import Settings
-from cqbot.embedding import HashingEmbedder
 from cqbot.errors import ConfigError, LLMError
 from cqbot.generate.grounding import Source, check, claims, marker_numbers, numbers
 from cqbot.generate.llm import REFUSAL, Endpoint, build_messages, is_refusal
 from cqbot.messages import message
 from cqbot.records import Answer, Citation
+from fakes import HashingEmbedder
 
 # ---- a scriptable OpenAI-compatible server ---------------------------------------------------------
 

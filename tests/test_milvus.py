@@ -19,7 +19,6 @@ import pytest
 
 from cqbot import builder
 from cqbot.config import Settings, load_settings
-from cqbot.embedding import Embedder, HashingEmbedder
 from cqbot.errors import ConfigError, IndexCorruptError, IndexMissingError
 from cqbot.index import (
     Index,
@@ -30,7 +29,9 @@ from cqbot.index import (
     recorded_backend,
     save_index,
 )
+from cqbot.model.embedding import Embedder
 from cqbot.records import Citation
+from fakes import HashingEmbedder
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")

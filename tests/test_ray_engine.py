@@ -20,7 +20,7 @@ from cqbot.chunking import chunk_document
 from cqbot.cli import cli
 from cqbot.config import Settings, load_settings
 from cqbot.corpus import read_corpus
-from cqbot.embedding import passage_embedder
+from cqbot.model.embedding import passage_embedder
 from cqbot.pipeline import Chatbot
 from cqbot.ray_engine import RayEmbedder
 

@@ -37,9 +37,9 @@ def test_tokens(text: str, expected: list[str]) -> None:
 def test_candidates_know_which_documents_are_about_the_subject(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from cqbot import builder
     from cqbot.config import load_settings
-    from cqbot.embedding import HashingEmbedder
     from cqbot.index import load_index
     from cqbot.retrieval import Retriever
+    from fakes import HashingEmbedder
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

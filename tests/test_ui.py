@@ -15,9 +15,9 @@ import pytest
 
 from chatserver import HOSTILE, build_hostile_bot, free_port, served
 from cqbot.config import Settings
-from cqbot.embedding import HashingEmbedder
 from cqbot.records import Answer, Citation, Document
 from cqbot.web import render
+from fakes import HashingEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_QUESTIONS = ROOT / "eval" / "dev_questions.jsonl"

@@ -23,8 +23,8 @@ from typing import Any, Literal
 import numpy as np
 
 from cqbot.constraints import asks_money, asks_name, needs_number
-from cqbot.embedding import Embedder
 from cqbot.files import write_atomic
+from cqbot.model.embedding import Embedder
 
 Kind = Literal["number", "date", "money", "name", "place", "other"]
 KINDS: tuple[Kind, ...] = ("number", "date", "money", "name", "place", "other")

@@ -15,7 +15,6 @@ from cqbot.alignment import align
 from cqbot.chunking import chunk_document, clause_spans
 from cqbot.config import Settings
 from cqbot.corpus import CorpusRead, read_corpus
-from cqbot.embedding import Embedder
 from cqbot.errors import CqbotError
 from cqbot.index import (
     Index,
@@ -28,6 +27,7 @@ from cqbot.index import (
     save_index,
 )
 from cqbot.lexical import build_lexical, save_lexical
+from cqbot.model.embedding import Embedder
 from cqbot.records import Chunk, Document, Span
 
 

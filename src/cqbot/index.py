@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from cqbot import milvus_store
-from cqbot.arrays import RowFile
 from cqbot.errors import CqbotError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from cqbot.files import write_atomic, write_dir_atomic
+from cqbot.model.arrays import RowFile
 from cqbot.records import Chunk, Document
 
 FORMAT_VERSION = 3

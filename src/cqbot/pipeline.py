@@ -16,11 +16,11 @@ from cqbot.answer import SECOND_CITATION_GAP, cite, compose, rank_hits
 from cqbot.asking import QuestionAnalyser, cached_vectors
 from cqbot.config import Settings, load_settings
 from cqbot.decision import Decider
-from cqbot.embedding import Embedder, load_embedder
 from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QuestionError
 from cqbot.index import Index, load_index, single_threaded_search
 from cqbot.language import detect_language
 from cqbot.messages import message
+from cqbot.model.embedding import Embedder, load_embedder
 from cqbot.records import Answer, Turn
 from cqbot.retrieval import Retriever, SentenceHit
 from cqbot.translations import Translations
@@ -196,7 +196,7 @@ def open_chatbot(settings: Settings, *, say: Callable[[str], None] = lambda _msg
     """The bot over settings.index_dir, after building the index if it is missing or stale (what
     `cqbot serve` does first); `say` hears what is being done."""
     from cqbot import builder
-    from cqbot.embedding import passage_embedder, resolve_model
+    from cqbot.model.embedding import passage_embedder, resolve_model
 
     _location, weights = resolve_model(settings)
     try:

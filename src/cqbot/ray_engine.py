@@ -20,8 +20,8 @@ import numpy as np
 
 from cqbot import errors
 from cqbot.config import Settings
-from cqbot.embedding import Embedder, passage_embedder
 from cqbot.errors import ConfigError, CqbotError, ModelError
+from cqbot.model.embedding import Embedder, passage_embedder
 
 # rows per map_batches call: a worker embeds 64 texts in about a second on one core, so the per-batch cost
 # of Ray Data (milliseconds) disappears, and an incremental build of a few hundred texts still spreads

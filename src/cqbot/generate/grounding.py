@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cqbot.embedding import Embedder
+from cqbot.model.embedding import Embedder
 from cqbot.numbers import digit_values
 from cqbot.records import Citation
 

