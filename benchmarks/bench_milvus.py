@@ -29,10 +29,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
 
-from cqbot import milvus_store
 from cqbot.config import load_settings
 from cqbot.evaluation.goldset import load_questions
-from cqbot.index import load_index, make_faiss, new_generation, save_index, single_threaded_search
+from cqbot.faiss_store import single_threaded_search
+from cqbot.index import load_index, make_faiss, new_generation, save_index
+from cqbot.milvus import store as milvus_store
+from cqbot.milvus.client import Location
 from cqbot.pipeline import Chatbot
 from cqbot.records import Chunk
 from cqbot.retrieval import UNIT_K
@@ -140,7 +142,7 @@ def synthetic(base: Path, n: int, queries: int) -> None:
     exact, kind = make_faiss(data, n)
     faiss_write = time.perf_counter() - t0
     plan, mkind = make_faiss(data, n, "milvus")
-    location = milvus_store.Location(str(base / "bench.db"), base)
+    location = Location(str(base / "bench.db"), base)
     chunks = [Chunk(f"c{i}", f"doc{i // 20}", "", 0, 0, ()) for i in range(n)]
     no_units = np.zeros((0, 3), np.int64), np.zeros((0, DIM), np.float32)
     t0 = time.perf_counter()

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cqbot import builder
+from cqbot import builder, staleness
 from cqbot.config import Settings
 from cqbot.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from cqbot.index import load_index, make_faiss, read_manifest
@@ -70,12 +70,12 @@ def test_added_and_removed_files(tmp_settings: Settings, fake_embedder: HashingE
     builder.build(tmp_settings, fake_embedder)
     (corpus / "b.md").unlink()
     (corpus / "c.md").write_text("---\nid: c\ntitle: C\nlang: en\n---\nCharlie one.\n")
-    stale = builder.check(tmp_settings, fake_embedder.name, fake_embedder.weights)
+    stale = staleness.check(tmp_settings, fake_embedder.name, fake_embedder.weights)
     assert stale.stale and stale.added == ("c.md",) and stale.removed == ("b.md",)
     report = builder.build(tmp_settings, fake_embedder)
     assert report.added == ("c.md",) and report.removed == ("b.md",)
     assert set(load_index(tmp_settings.index_dir).documents) == {"a", "c"}
-    assert not builder.check(tmp_settings, fake_embedder.name, fake_embedder.weights).stale
+    assert not staleness.check(tmp_settings, fake_embedder.name, fake_embedder.weights).stale
 
 
 def test_bad_files_are_skipped_and_counted(tmp_settings: Settings, fake_embedder: HashingEmbedder) -> None:

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cqbot import builder
+from cqbot import builder, staleness
 from cqbot.config import Settings, load_settings
 from cqbot.errors import ConfigError, IndexCorruptError, IndexMissingError
+from cqbot.faiss_store import ivf_lists
 from cqbot.index import (
     Index,
-    ivf_lists,
     load_index,
     make_faiss,
     new_generation,
@@ -270,7 +270,7 @@ def test_switching_the_backend_rewrites_the_index_without_embedding(tmp_path: Pa
     builder.build(settings, embedder)
     embedded = len(embedder.calls)
     to_milvus = settings.replace(index_backend="milvus")
-    reasons = builder.check(to_milvus, embedder.name, "none").reasons
+    reasons = staleness.check(to_milvus, embedder.name, "none").reasons
     assert "index backend changed (faiss -> milvus)" in reasons
     report = builder.build(to_milvus, embedder)
     assert not report.up_to_date and report.embedded == 0 and len(embedder.calls) == embedded

@@ -331,7 +331,7 @@ def test_rest_ask_route_answers_checks_login_and_says_when_busy(
 ) -> None:
     import httpx
 
-    from cqbot.web import ui
+    from cqbot.web import api
 
     bot = build_hostile_bot(tmp_settings, fake_embedder)
     with served(bot, auth=[("ana", "s3cret")]) as url:
@@ -350,7 +350,7 @@ def test_rest_ask_route_answers_checks_login_and_says_when_busy(
         assert bad.status_code == 400 and "question" in bad.json()["error"]
         empty = httpx.post(ask, json={"question": "  "}, auth=("ana", "s3cret"), timeout=10)
         assert empty.status_code == 400 and "empty" in empty.json()["error"]
-    monkeypatch.setattr(ui, "ASK_WAITING", 0)
+    monkeypatch.setattr(api, "ASK_WAITING", 0)
     with served(bot) as url:
         busy = httpx.post(url + "api/ask", json={"question": HOSTILE_QUESTION}, timeout=10)
         assert busy.status_code == 503 and busy.json()["error"].startswith("the server is busy")

@@ -6,7 +6,6 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from cqbot import __version__
 from cqbot.alignment import align
 from cqbot.chunking import chunk_document, clause_spans
 from cqbot.config import Settings
-from cqbot.corpus import CorpusRead, read_corpus
+from cqbot.corpus import read_corpus
 from cqbot.errors import CqbotError
 from cqbot.index import (
     Index,
@@ -22,13 +21,12 @@ from cqbot.index import (
     load_index,
     make_faiss,
     new_generation,
-    read_manifest,
-    recorded_backend,
     save_index,
 )
 from cqbot.lexical import build_lexical, save_lexical
 from cqbot.model.embedding import Embedder
 from cqbot.records import Chunk, Document, Span
+from cqbot.staleness import Staleness, all_hashes, compare
 
 
 @dataclass(frozen=True)
@@ -50,65 +48,8 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Staleness:
-    """Why an index is out of date (empty reasons: it is current)."""
-
-    reasons: tuple[str, ...]
-    added: tuple[str, ...] = ()
-    changed: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-
-    @property
-    def stale(self) -> bool:
-        return bool(self.reasons)
-
-
 def text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-
-
-def _settings_differ(manifest: Manifest, settings: Settings, model: str, weights: str) -> list[str]:
-    reasons = []
-    if manifest.model != model or manifest.weights != weights:
-        reasons.append(f"model changed ({manifest.model} -> {model})")
-    if (manifest.chunk_size, manifest.chunk_overlap) != (settings.chunk_size, settings.chunk_overlap):
-        reasons.append("chunking settings changed")
-    wanted = recorded_backend(settings.index_backend, settings.milvus_uri, settings.index_dir)
-    if (manifest.backend, manifest.milvus_uri) != wanted:
-        # every stored vector is reused: only where they are searched changes
-        reasons.append(f"index backend changed ({manifest.backend} -> {settings.index_backend})")
-    return reasons
-
-
-def _all_hashes(read: CorpusRead, corpus_dir: Path) -> dict[str, str]:
-    hashes = dict(read.hashes)
-    for skipped in read.skipped:
-        path = corpus_dir / skipped.path
-        if path.is_file():
-            hashes[skipped.path] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return hashes
-
-
-def check(settings: Settings, model: str, weights: str) -> Staleness:
-    """Compare corpus/ and settings with the built index without changing anything."""
-    manifest = read_manifest(settings.index_dir)
-    read = read_corpus(settings.corpus_dir)
-    return _compare(manifest, _all_hashes(read, settings.corpus_dir), settings, model, weights)
-
-
-def _compare(
-    manifest: Manifest, hashes: dict[str, str], settings: Settings, model: str, weights: str
-) -> Staleness:
-    old = manifest.files
-    added = tuple(sorted(set(hashes) - set(old)))
-    removed = tuple(sorted(set(old) - set(hashes)))
-    changed = tuple(sorted(p for p in set(hashes) & set(old) if hashes[p] != old[p]))
-    reasons = _settings_differ(manifest, settings, model, weights)
-    for label, items in (("added", added), ("changed", changed), ("removed", removed)):
-        if items:
-            reasons.append(f"{len(items)} file(s) {label}: {', '.join(items[:5])}")
-    return Staleness(tuple(reasons), added, changed, removed)
 
 
 def unit_text(doc: Document, start: int, end: int) -> str:
@@ -200,7 +141,7 @@ def build(
     read = read_corpus(settings.corpus_dir)
     for s in read.skipped:
         warn(f"skipped {s.path}: {s.reason}")
-    hashes = _all_hashes(read, settings.corpus_dir)
+    hashes = all_hashes(read, settings.corpus_dir)
     timings["read"] = time.perf_counter() - t0
     skipped = tuple((s.path, s.reason) for s in read.skipped)
 
@@ -211,7 +152,7 @@ def build(
             # no dim check: the same model and weights give the same dimension, and asking for it
             # would load a lazy embedder that an up-to-date build never needs
             previous = load_index(settings.index_dir, model=embedder.name)
-            staleness = _compare(previous.manifest, hashes, settings, embedder.name, embedder.weights)
+            staleness = compare(previous.manifest, hashes, settings, embedder.name, embedder.weights)
         except CqbotError:
             previous = None
     if previous is not None and staleness is not None and previous.manifest.weights != embedder.weights:

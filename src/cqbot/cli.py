@@ -104,10 +104,9 @@ def build(
       cqbot build --check    # exit 0 if current, 1 if stale
       cqbot build --engine ray --ray-address 10.0.0.5:6379   # embed on a Ray cluster
     """
-    from contextlib import AbstractContextManager, nullcontext
-
-    from cqbot import builder
-    from cqbot.model.embedding import Embedder, passage_embedder, resolve_model
+    from cqbot import builder, staleness
+    from cqbot.model.embedding import resolve_model
+    from cqbot.ray_engine import build_embedder
 
     if (
         ray_address
@@ -118,20 +117,13 @@ def build(
     settings = _settings(ctx)
     if check:
         _location, weights = resolve_model(settings, provision=False)
-        report = builder.check(settings, settings.model, weights)
+        report = staleness.check(settings, settings.model, weights)
         if report.stale:
             click.echo("index is stale: " + "; ".join(report.reasons))
             sys.exit(1)
         click.echo("index is up to date")
         return
-    using: AbstractContextManager[Embedder]
-    if engine == "ray":
-        from cqbot.ray_engine import RayEmbedder
-
-        using = RayEmbedder(settings, ray_address)
-    else:
-        using = nullcontext(passage_embedder(settings))
-    with using as embedder:
+    with build_embedder(settings, engine, ray_address) as embedder:
         result = builder.build(
             settings,
             embedder,
@@ -249,9 +241,8 @@ def eval_command(
       cqbot eval eval/locked.jsonl --feedback feedback/feedback.jsonl
     """
     from cqbot.evaluation.goldset import load_questions
-    from cqbot.evaluation.run import evaluate
+    from cqbot.evaluation.run import evaluate, with_feedback
     from cqbot.evaluation.scoring import parse_bar
-    from cqbot.feedback import read_feedback
 
     try:
         parsed = [parse_bar(b) for b in bars]
@@ -260,13 +251,8 @@ def eval_command(
     qs, problems = load_questions(questions, strict=strict)
     for problem in problems:
         click.echo(f"warning: {problem}; line skipped", err=True)
-    to_review: list[dict[str, Any]] = []
-    if feedback_path is not None:
-        votes = read_feedback(feedback_path)
-        if votes.skipped:
-            click.echo(f"warning: {feedback_path}: {votes.skipped} line(s) are not votes; skipped", err=True)
-        qs = [*qs, *votes.questions]
-        to_review = votes.review_rows()
+    warn = lambda w: click.echo(f"warning: {w}", err=True)  # noqa: E731
+    qs, to_review = with_feedback(qs, feedback_path, warn)
     outcome = evaluate(
         _settings(ctx),
         qs,
@@ -278,7 +264,7 @@ def eval_command(
         skipped=len(problems),
         to_review=to_review,
         progress=_interactive(quiet),
-        warn=lambda w: click.echo(f"warning: {w}", err=True),
+        warn=warn,
     )
     click.echo(outcome.summary)
     click.echo(f"report: {outcome.report}")
@@ -325,6 +311,7 @@ def serve(
     Health: GET /health -> {"status": "ok", "index_generation": ..., "documents": ...}
     """
     from cqbot.pipeline import open_chatbot
+    from cqbot.web.api import parse_users
     from cqbot.web.ui import serve as serve_app
 
     users = parse_users(auth, auth_file)
@@ -335,24 +322,6 @@ def serve(
         serve_app(bot, host, port, auth=users, root_path=root_path.rstrip("/"), say=click.echo)
     except OSError as exc:
         _fail(f"cannot serve on {host}:{port}: {str(exc).splitlines()[0]}", 1)
-
-
-def parse_users(pairs: tuple[str, ...], path: Path | None) -> list[tuple[str, str]] | None:
-    """USER:PASSWORD pairs from options and a file; None when there are none (no login)."""
-    entries = [p for pair in pairs for p in pair.split()]
-    if path is not None:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            _fail(f"cannot read --auth-file {path}: {exc}", 2)
-        entries += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    users = []
-    for entry in entries:
-        user, sep, password = entry.partition(":")
-        if not sep or not user or not password:
-            _fail("--auth takes USER:PASSWORD with both parts non-empty (one per line in --auth-file)", 2)
-        users.append((user, password))
-    return users or None
 
 
 def main() -> None:

@@ -2,14 +2,13 @@
 
 Files of one build share a generation tag; the manifest, written last with an atomic rename,
 names the generation in force. An interrupted build therefore leaves the previous one loadable.
-With index_backend "milvus" the vectors are searched in Milvus instead of FAISS (milvus_store.py);
+With index_backend "milvus" the vectors are searched in Milvus instead of FAISS (milvus/);
 the manifest records where, so loading needs no settings.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import secrets
 import shutil
 import time
@@ -20,28 +19,23 @@ from typing import Any
 
 import numpy as np
 
-from cqbot import milvus_store
 from cqbot.errors import CqbotError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from cqbot.faiss_store import IVF_NPROBE, build_faiss, faiss_module, ivf_lists, read_faiss
 from cqbot.files import write_atomic, write_dir_atomic
+from cqbot.milvus import store as milvus_store
+from cqbot.milvus.client import Location, is_server
 from cqbot.model.arrays import RowFile
-from cqbot.records import Chunk, Document
+from cqbot.records import (
+    Chunk,
+    Document,
+    chunk_from_json,
+    chunk_to_json,
+    document_from_json,
+    document_to_json,
+)
 
 FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
-# Past the exact-search limit: IVF with 8-bit scalar-quantised lists. Measured (benchmarks/RESULTS.md,
-# scale section): at 1M vectors HNSW (M=32) took 15 min to build and reached recall@10 0.87 at
-# efSearch 512; IVF with 2048 lists (the power of two at or below 4 sqrt n) and nprobe 128 reached 0.966
-# with float32 lists (9 ms a query, 1.5 GB) and 0.981 with SQ8 lists (5.8 ms, 0.4 GB, 32 s build).
-IVF_NPROBE = 128
-IVF_TRAIN_PER_LIST = 64
-
-
-def _faiss() -> Any:
-    try:
-        import faiss
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise IndexCorruptError("faiss is not installed; run: pip install faiss-cpu") from exc
-    return faiss
 
 
 @dataclass(frozen=True)
@@ -103,80 +97,18 @@ class Index:
         return scores, rows
 
 
-def ivf_lists(n: int) -> int:
-    """Number of IVF lists for n vectors: a power of two near 4 sqrt(n), with >= 39 vectors per list."""
-    target = max(1, min(4 * math.sqrt(n), n / 39))
-    return 2 ** max(0, int(math.log2(target)))
-
-
 def make_faiss(
     vectors: np.ndarray, exact_limit: int, backend: str = "faiss", milvus_uri: str = ""
 ) -> tuple[Any, str]:
-    """Exact inner-product search for small corpora, IVF (SQ8 lists) past `exact_limit` vectors.
-
-    With backend "milvus" nothing is built here: the plan of the Milvus index, which save_index writes.
-    Milvus Lite gets FLAT at any size: its search loops over every row in Python whatever the index
-    (milvus-lite 3.2), and it loses the nlist that pymilvus 3 sends."""
-    n, dim = vectors.shape
+    """The search structure for these vectors and its kind: FAISS (faiss_store.build_faiss), or with
+    backend "milvus" the plan of the Milvus index, which save_index writes. Milvus Lite gets FLAT at any
+    size: its search loops over every row in Python whatever the index (milvus-lite 3.2), and it loses
+    the nlist that pymilvus 3 sends."""
     if backend == "milvus":
-        exact = n <= exact_limit or not milvus_store.is_server(milvus_uri)
-        plan = milvus_store.MilvusPlan(0 if exact else ivf_lists(n))
+        exact = len(vectors) <= exact_limit or not is_server(milvus_uri)
+        plan = milvus_store.MilvusPlan(0 if exact else ivf_lists(len(vectors)))
         return plan, plan.kind
-    faiss = _faiss()
-    data = np.ascontiguousarray(vectors, dtype=np.float32)
-    if n <= exact_limit:
-        index = faiss.IndexFlatIP(dim)
-        kind = "flat-ip"
-    else:
-        nlist = ivf_lists(n)
-        # 8-bit scalar quantisation: a quarter of the memory of float32 vectors in the lists
-        index = faiss.IndexIVFScalarQuantizer(
-            faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-        )
-        sample = min(n, IVF_TRAIN_PER_LIST * nlist)
-        rows = np.random.default_rng(0).choice(n, size=sample, replace=False) if sample < n else slice(None)
-        index.train(data[rows])
-        index.nprobe = min(nlist, IVF_NPROBE)
-        kind = f"ivf-sq8-{nlist}"
-    if n:
-        index.add(data)
-    return index, kind
-
-
-def _doc_to_json(doc: Document) -> dict[str, Any]:
-    d = asdict(doc)
-    d["pages"] = list(doc.pages)
-    return d
-
-
-def _doc_from_json(d: dict[str, Any]) -> Document:
-    d = dict(d)
-    d["pages"] = tuple(d.get("pages", ()))
-    return Document(**d)
-
-
-def _chunk_to_json(c: Chunk) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "doc_id": c.doc_id,
-        "start": c.start,
-        "end": c.end,
-        "page": c.page,
-        "sentences": [list(s) for s in c.sentences],
-        "text": c.text,
-    }
-
-
-def _chunk_from_json(d: dict[str, Any]) -> Chunk:
-    return Chunk(
-        id=d["id"],
-        doc_id=d["doc_id"],
-        text=d["text"],
-        start=d["start"],
-        end=d["end"],
-        sentences=tuple((int(a), int(b)) for a, b in d["sentences"]),
-        page=d.get("page"),
-    )
+    return build_faiss(vectors, exact_limit)
 
 
 def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
@@ -213,27 +145,27 @@ def save_index(
     _write_atomic(
         directory / f"documents-{gen}.json",
         lambda p: p.write_text(
-            json.dumps([_doc_to_json(d) for d in documents], ensure_ascii=False, default=str)
+            json.dumps([document_to_json(d) for d in documents], ensure_ascii=False, default=str)
         ),
     )
     _write_atomic(
         directory / f"chunks-{gen}.jsonl",
         lambda p: p.write_text(
-            "".join(json.dumps(_chunk_to_json(c), ensure_ascii=False) + "\n" for c in chunks)
+            "".join(json.dumps(chunk_to_json(c), ensure_ascii=False) + "\n" for c in chunks)
         ),
     )
     _write_atomic(directory / f"chunkvecs-{gen}.npy", lambda p: _save_npy(p, chunk_vectors))
     _write_atomic(directory / f"sentspans-{gen}.npy", lambda p: _save_npy(p, sentence_spans))
     _write_atomic(directory / f"sentalign-{gen}.npy", lambda p: _save_npy(p, sentence_align))
     _write_atomic(directory / f"sentvecs-{gen}.npy", lambda p: _save_npy(p, sentence_vectors))
-    location = milvus_store.Location.of(milvus_uri, directory) if backend == "milvus" else None
+    location = Location.of(milvus_uri, directory) if backend == "milvus" else None
     if location is not None:
         prefix = milvus_store.write_generation(
             location, gen, chunks, chunk_vectors, sentence_spans, sentence_vectors, (faiss_index, unit_index)
         )
         manifest = replace(manifest, backend="milvus", milvus_uri=location.uri, milvus_prefix=prefix)
     else:
-        faiss = _faiss()
+        faiss = faiss_module()
         _write_atomic(directory / f"vectors-{gen}.faiss", lambda p: faiss.write_index(faiss_index, str(p)))
         _write_atomic(directory / f"units-{gen}.faiss", lambda p: faiss.write_index(unit_index, str(p)))
     if lexical is not None:
@@ -266,17 +198,7 @@ def recorded_backend(backend: str, milvus_uri: str, directory: Path) -> tuple[st
     (manifest.backend, manifest.milvus_uri), the index must be written again to follow the settings."""
     if backend != "milvus":
         return "faiss", ""
-    return "milvus", milvus_store.Location.of(milvus_uri, directory).uri
-
-
-def _read_faiss(faiss: Any, path: Path) -> Any:
-    # Not memory-mapped: at 100k chunks a mapped IVF index made asking 50 % slower and saved ~5 % RSS.
-    return faiss.read_index(str(path))
-
-
-def single_threaded_search() -> None:
-    """One FAISS thread for single-query search: measured faster than two (exact 100k: 14 -> 10 ms)."""
-    _faiss().omp_set_num_threads(1)
+    return "milvus", Location.of(milvus_uri, directory).uri
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
@@ -322,25 +244,26 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
     uindex: Any
     try:
         docs = [
-            _doc_from_json(d) for d in json.loads((directory / f"documents-{gen}.json").read_text("utf-8"))
+            document_from_json(d)
+            for d in json.loads((directory / f"documents-{gen}.json").read_text("utf-8"))
         ]
         with open(directory / f"chunks-{gen}.jsonl", encoding="utf-8") as fh:
-            chunks = [_chunk_from_json(json.loads(line)) for line in fh if line.strip()]
+            chunks = [chunk_from_json(json.loads(line)) for line in fh if line.strip()]
         chunk_vectors = RowFile(directory / f"chunkvecs-{gen}.npy")
         spans = np.load(directory / f"sentspans-{gen}.npy")
         aligned = np.load(directory / f"sentalign-{gen}.npy")
         sent_vectors = RowFile(directory / f"sentvecs-{gen}.npy")
         if manifest.backend == "milvus":
             findex, uindex = milvus_store.open_generation(
-                milvus_store.Location(manifest.milvus_uri, directory),
+                Location(manifest.milvus_uri, directory),
                 gen,
                 manifest.milvus_prefix,
                 (manifest.chunks, manifest.sentences),
                 (manifest.index_type.split("+")[0], manifest.index_type.split("+")[-1]),
             )
         else:
-            findex = _read_faiss(_faiss(), directory / f"vectors-{gen}.faiss")
-            uindex = _read_faiss(_faiss(), directory / f"units-{gen}.faiss")
+            findex = read_faiss(directory / f"vectors-{gen}.faiss")
+            uindex = read_faiss(directory / f"units-{gen}.faiss")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(
             f"index in {directory}/ is damaged ({str(exc).splitlines()[0]}); run: cqbot build --full"

@@ -17,7 +17,8 @@ from cqbot.asking import QuestionAnalyser, cached_vectors
 from cqbot.config import Settings, load_settings
 from cqbot.decision import Decider
 from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QuestionError
-from cqbot.index import Index, load_index, single_threaded_search
+from cqbot.faiss_store import single_threaded_search
+from cqbot.index import Index, load_index
 from cqbot.language import detect_language
 from cqbot.messages import message
 from cqbot.model.embedding import Embedder, load_embedder
@@ -195,12 +196,12 @@ class Chatbot:
 def open_chatbot(settings: Settings, *, say: Callable[[str], None] = lambda _msg: None) -> Chatbot:
     """The bot over settings.index_dir, after building the index if it is missing or stale (what
     `cqbot serve` does first); `say` hears what is being done."""
-    from cqbot import builder
+    from cqbot import builder, staleness
     from cqbot.model.embedding import passage_embedder, resolve_model
 
     _location, weights = resolve_model(settings)
     try:
-        report = builder.check(settings, settings.model, weights)
+        report = staleness.check(settings, settings.model, weights)
         reasons, full = list(report.reasons), False
     except IndexMissingError:
         reasons, full = ["no index yet"], False

@@ -13,6 +13,7 @@ import re
 import socket
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 
@@ -258,3 +259,13 @@ class RayEmbedder:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def build_embedder(
+    settings: Settings, engine: str = "local", ray_address: str | None = None
+) -> AbstractContextManager[Embedder]:
+    """The embedder of a build, to use in a `with` block: this process's (passage_embedder), or with
+    engine "ray" Ray Data workers (ray_engine.RayEmbedder, which stops a Ray it started at the end)."""
+    if engine == "ray":
+        return RayEmbedder(settings, ray_address)
+    return nullcontext(passage_embedder(settings))

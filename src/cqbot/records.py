@@ -131,3 +131,42 @@ class Turn:
 
     question: str
     answer: str = ""
+
+
+# ---- as the index stores them (index.py) ----------------------------------------------------------
+
+
+def document_to_json(doc: Document) -> dict[str, Any]:
+    d = asdict(doc)
+    d["pages"] = list(doc.pages)
+    return d
+
+
+def document_from_json(d: dict[str, Any]) -> Document:
+    d = dict(d)
+    d["pages"] = tuple(d.get("pages", ()))
+    return Document(**d)
+
+
+def chunk_to_json(c: Chunk) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "doc_id": c.doc_id,
+        "start": c.start,
+        "end": c.end,
+        "page": c.page,
+        "sentences": [list(s) for s in c.sentences],
+        "text": c.text,
+    }
+
+
+def chunk_from_json(d: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=d["id"],
+        doc_id=d["doc_id"],
+        text=d["text"],
+        start=d["start"],
+        end=d["end"],
+        sentences=tuple((int(a), int(b)) for a, b in d["sentences"]),
+        page=d.get("page"),
+    )

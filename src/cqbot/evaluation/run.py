@@ -27,6 +27,20 @@ class Outcome:
     failures: tuple[str, ...]
 
 
+def with_feedback(
+    questions: Sequence[Question], path: Path | None, warn: Callable[[str], None]
+) -> tuple[list[Question], list[dict[str, Any]]]:
+    """The questions plus the chat's 👍 answers as regression questions, and the 👎 ones to review."""
+    if path is None:
+        return list(questions), []
+    from cqbot.feedback import read_feedback
+
+    votes = read_feedback(path)
+    if votes.skipped:
+        warn(f"{path}: {votes.skipped} line(s) are not votes; skipped")
+    return [*questions, *votes.questions], votes.review_rows()
+
+
 def evaluate(
     settings: Settings,
     questions: Sequence[Question],

@@ -15,9 +15,6 @@ only here and only when a Milvus index is written or searched.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import os
 import re
 import shutil
@@ -25,13 +22,23 @@ import threading
 import weakref
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
-from cqbot.errors import ConfigError, CqbotError, IndexCorruptError, IndexMissingError
+from cqbot.errors import CqbotError, IndexCorruptError, IndexMissingError
+from cqbot.milvus.client import (
+    GENERATION,
+    Location,
+    acquire,
+    close,
+    close_lite_server,
+    first_line,
+    in_use,
+    open_client,
+    pymilvus,
+    release,
+)
 from cqbot.records import Chunk
 
 PK = "row"
@@ -39,23 +46,7 @@ VECTOR = "vector"
 KINDS = ("chunks", "units")
 BATCH = 2000  # rows per insert: 3 MB of 384-d vectors, far below Milvus's 64 MB message limit
 NPROBE = 128  # the IVF lists searched, as for FAISS (index.IVF_NPROBE, measured in RESULTS.md)
-CONNECT_SECONDS = 10.0
-_SERVER = re.compile(r"^(https?|tcp)://", re.IGNORECASE)
-_GENERATION = r"[0-9A-Za-z_-]+"
 _MISSING = np.finfo(np.float32).min  # FAISS's score where fewer than k vectors exist
-
-
-def is_server(uri: str) -> bool:
-    """Whether a milvus_uri names a Milvus server or cluster (else a Milvus Lite database)."""
-    return bool(_SERVER.match(uri.strip()))
-
-
-def _pymilvus() -> Any:
-    try:
-        import pymilvus
-    except ImportError as exc:
-        raise ConfigError("index_backend milvus needs pymilvus; run: pip install 'cqbot[scale]'") from exc
-    return pymilvus
 
 
 @dataclass(frozen=True)
@@ -98,117 +89,6 @@ def _tables(
     return VectorTable(chunk_vectors, doc_ids, starts, ends, rows), units
 
 
-@dataclass(frozen=True)
-class Location:
-    """Where an index folder's vectors live in Milvus."""
-
-    uri: str  # as recorded: "" (Lite databases in the index folder), a Lite path, or a server URI
-    directory: Path  # the index folder
-
-    @classmethod
-    def of(cls, uri: str, directory: Path) -> Location:
-        """The location for a `milvus_uri` setting, in the form the manifest records."""
-        uri = uri.strip()
-        if _SERVER.match(uri):
-            if urlparse(uri).password or urlparse(uri).username:
-                raise ConfigError(
-                    "milvus_uri must not hold credentials (it is recorded in the index manifest); "
-                    "use a server without authentication, or index_backend faiss"
-                )
-            return cls(uri, directory)
-        return cls(str(Path(uri).expanduser().resolve()) if uri else "", directory)
-
-    @property
-    def server(self) -> bool:
-        return is_server(self.uri)
-
-    def _base(self) -> Path:
-        base = Path(self.uri) if self.uri else self.directory.absolute() / "milvus.db"
-        return base.with_suffix("") if base.suffix == ".db" else base
-
-    def lite_path(self, generation: str) -> Path:
-        base = self._base()
-        return base.with_name(f"{base.name}-{generation}.db")
-
-    def is_lite_file(self, path: Path) -> bool:
-        """Whether `path` is a Milvus Lite database of some generation here (a build's or a temporary)."""
-        base = self._base()
-        pattern = rf"\.?{re.escape(base.name)}-{_GENERATION}\.db(\.tmp-\d+\.db)?"
-        here = path.parent.absolute() == base.parent
-        return not self.server and here and re.fullmatch(pattern, path.name) is not None
-
-    def prefix(self, generation: str) -> str:
-        """Collection-name prefix: the index folder (several may share a server) and the generation."""
-        tag = hashlib.blake2b(str(self.directory.resolve()).encode(), digest_size=4).hexdigest()
-        return f"cqbot_{tag}_{generation.replace('-', '_')}"
-
-
-# One client per URI in this process, shared by the indexes open on it; a Milvus Lite database is closed
-# (its in-process server stopped) when the last index using it is gone, so a long-running `cqbot serve`
-# does not keep every generation it has answered from.
-_lock = threading.Lock()
-_clients: dict[str, tuple[Any, int]] = {}
-
-
-def _open_client(uri: str) -> Any:
-    if not _SERVER.match(uri) and Path(uri).is_dir():
-        _check_unlocked(Path(uri))
-    pymilvus = _pymilvus()
-    try:
-        return pymilvus.MilvusClient(uri=uri, timeout=CONNECT_SECONDS)
-    except Exception as exc:  # pymilvus raises MilvusException and friends
-        raise IndexMissingError(
-            f"cannot reach Milvus at {uri} ({_first_line(exc)}); start it, or run: cqbot build --full"
-        ) from exc
-
-
-def _check_unlocked(path: Path) -> None:
-    """Milvus Lite 3 holds an flock on <db>/LOCK; say who is in the way instead of a bare failure."""
-    lock = path / "LOCK"
-    if not lock.exists():
-        return
-    with open(lock, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexMissingError(
-                f"Milvus Lite database {path} is open in another process (Milvus Lite allows one); stop "
-                "that process (a cqbot serve?), or use a Milvus server: milvus_uri = http://host:19530"
-            ) from None
-        fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _acquire(uri: str) -> Any:
-    with _lock:
-        client, users = _clients.get(uri, (None, 0))
-        if client is None:
-            client = _open_client(uri)
-        _clients[uri] = (client, users + 1)
-        return client
-
-
-def _release(uri: str) -> None:
-    with _lock:
-        client, users = _clients.get(uri, (None, 0))
-        if users > 1:
-            _clients[uri] = (client, users - 1)
-            return
-        _clients.pop(uri, None)
-    if client is not None:
-        _close(client, uri)
-
-
-def _close(client: Any, uri: str) -> None:
-    with contextlib.suppress(Exception):  # closing is best effort: the process may be exiting
-        client.close()
-    if not _SERVER.match(uri):
-        _close_lite_server(uri)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-
-
 class MilvusVectors:
     """One collection searched like a FAISS index: `search(queries, k) -> (scores, rows)`, rows -1 where
     fewer exist. A Lite database is opened at the first search, so loading an index (as a build does
@@ -228,8 +108,8 @@ class MilvusVectors:
     def _connect(self) -> Any:
         with self._connecting:
             if self._client is None:
-                client = _acquire(self.uri)
-                weakref.finalize(self, _release, self.uri)
+                client = acquire(self.uri)
+                weakref.finalize(self, release, self.uri)
                 try:
                     if not client.has_collection(self.collection):
                         raise IndexCorruptError(
@@ -242,7 +122,7 @@ class MilvusVectors:
                     raise
                 except Exception as exc:
                     raise IndexMissingError(
-                        f"Milvus at {self.uri} failed ({_first_line(exc)}); run: cqbot build --full"
+                        f"Milvus at {self.uri} failed ({first_line(exc)}); run: cqbot build --full"
                     ) from exc
                 if got != self.ntotal:
                     raise IndexCorruptError(
@@ -270,7 +150,7 @@ class MilvusVectors:
             )
         except Exception as exc:
             raise IndexMissingError(
-                f"Milvus search at {self.uri} failed ({_first_line(exc)}); run: cqbot build --full"
+                f"Milvus search at {self.uri} failed ({first_line(exc)}); run: cqbot build --full"
             ) from exc
         for i, hits in enumerate(found):
             for j, hit in enumerate(list(hits)[:k]):
@@ -319,21 +199,21 @@ def write_generation(
     prefix = location.prefix(generation)
     tables = _tables(chunks, chunk_vectors, spans, unit_vectors)
     if location.server:
-        client = _acquire(location.uri)
+        client = acquire(location.uri)
         try:
             _write(client, location.uri, prefix, tables, plans)
         finally:
-            _release(location.uri)
+            release(location.uri)
         return prefix
     final = location.lite_path(generation)
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}.db")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        client = _open_client(str(tmp))
+        client = open_client(str(tmp))
         try:
             _write(client, str(final), prefix, tables, plans)
         finally:
-            _close(client, str(tmp))
+            close(client, str(tmp))
         os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -349,7 +229,7 @@ def _write(
         raise
     except Exception as exc:  # pymilvus and Milvus Lite raise their own kinds
         raise IndexMissingError(
-            f"writing vectors to Milvus at {uri} failed ({_first_line(exc)}); the index in use is "
+            f"writing vectors to Milvus at {uri} failed ({first_line(exc)}); the index in use is "
             "unchanged: fix that and run cqbot build again"
         ) from exc
 
@@ -357,7 +237,7 @@ def _write(
 def _write_tables(
     client: Any, prefix: str, tables: Sequence[VectorTable], plans: Sequence[MilvusPlan]
 ) -> None:
-    types = _pymilvus().DataType
+    types = pymilvus().DataType
     for name, table, plan in zip(KINDS, tables, plans, strict=True):
         collection = f"{prefix}_{name}"
         longest = max((len(d.encode("utf-8")) for d in table.doc_ids), default=1)
@@ -401,36 +281,26 @@ def _write_tables(
 def drop_generations(location: Location, keep: Collection[str]) -> None:
     """Drop the vectors of every generation of this index folder except those in `keep`."""
     if location.server:
-        pattern = re.compile(rf"({re.escape(location.prefix(''))}{_GENERATION})_(?:{'|'.join(KINDS)})")
+        pattern = re.compile(rf"({re.escape(location.prefix(''))}{GENERATION})_(?:{'|'.join(KINDS)})")
         kept = {location.prefix(g) for g in keep}
-        client = _acquire(location.uri)
+        client = acquire(location.uri)
         try:
             for name in client.list_collections():
                 match = pattern.fullmatch(name)
                 if match and match.group(1) not in kept:
                     client.drop_collection(name)
         finally:
-            _release(location.uri)
+            release(location.uri)
         return
     base = location.lite_path("x").parent
     kept_paths = {location.lite_path(g) for g in keep}
     for path in base.iterdir() if base.is_dir() else ():
         if path in kept_paths or not location.is_lite_file(path):
             continue
-        with _lock:
-            in_use = str(path) in _clients
-        if in_use:  # still searched in this process: it goes at the next build
+        if in_use(str(path)):  # still searched in this process: it goes at the next build
             continue
-        _close_lite_server(str(path))
+        close_lite_server(str(path))
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:  # a Milvus Lite 2.x database is one file
             path.unlink(missing_ok=True)
-
-
-def _close_lite_server(path: str) -> None:
-    """Stop this process's embedded server for a Lite database, if it runs one (best effort)."""
-    with contextlib.suppress(Exception):
-        from milvus_lite.server_manager import server_manager_instance
-
-        server_manager_instance.release_server(path)
