@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,12 +28,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
 
-from cqbot.config import load_settings
+from cqbot import builder
+from cqbot.config import Settings, load_settings
 from cqbot.evaluation.goldset import load_questions
+from cqbot.evaluation.scoring import percentile
 from cqbot.faiss_store import single_threaded_search
-from cqbot.index import load_index, make_faiss, new_generation, save_index
+from cqbot.index import make_faiss
 from cqbot.milvus import store as milvus_store
 from cqbot.milvus.client import Location
+from cqbot.model.embedding import passage_embedder
 from cqbot.pipeline import Chatbot
 from cqbot.records import Chunk
 from cqbot.retrieval import UNIT_K
@@ -45,11 +47,7 @@ DIM = 384
 
 
 def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    pos = (len(s) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+    return percentile(values, q) or 0.0  # the evaluation's percentile (linear, like numpy)
 
 
 def ms(values: list[float]) -> str:
@@ -62,28 +60,10 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def to_milvus(directory: Path, exact_limit: int) -> float:
-    """Rewrite the index in `directory` as a new generation with its vectors in Milvus Lite; seconds."""
+def to_milvus(settings: Settings) -> float:
+    """The index in settings.index_dir rewritten with its vectors in Milvus Lite (none embedded); seconds."""
     t0 = time.perf_counter()
-    index = load_index(directory)
-    chunk_vectors, sentence_vectors = index.chunk_vectors.read_all(), index.sentence_vectors.read_all()
-    chunk_plan, chunk_kind = make_faiss(chunk_vectors, exact_limit, "milvus")
-    unit_plan, unit_kind = make_faiss(sentence_vectors, exact_limit, "milvus")
-    lexical = index.lexical_dir()
-    save_index(
-        directory,
-        replace(index.manifest, generation=new_generation(), index_type=f"{chunk_kind}+{unit_kind}"),
-        list(index.documents.values()),
-        index.chunks,
-        chunk_vectors,
-        index.sentence_spans,
-        index.sentence_align,
-        sentence_vectors,
-        chunk_plan,
-        unit_plan,
-        lexical=(lambda folder: shutil.copytree(lexical, folder, dirs_exist_ok=True)) if lexical else None,
-        backend="milvus",
-    )
+    builder.build(settings.replace(index_backend="milvus"), passage_embedder(settings))
     return time.perf_counter() - t0
 
 
@@ -92,7 +72,7 @@ def shipped_corpus(base: Path, limit: int) -> None:
     shutil.copytree(ROOT / "index", base / "milvus")
     settings = load_settings(corpus_dir=ROOT / "corpus", index_dir=base / "faiss")
     faiss_bot = Chatbot.from_settings(settings)
-    seconds = to_milvus(base / "milvus", settings.exact_search_limit)
+    seconds = to_milvus(settings.replace(index_dir=base / "milvus"))
     milvus_bot = Chatbot.from_settings(
         settings.replace(index_dir=base / "milvus"), embedder=faiss_bot.embedder
     )

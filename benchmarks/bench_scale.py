@@ -44,6 +44,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np
 from gen_corpus import generate, parse_size
 
+from cqbot.evaluation.scoring import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "scale-results.md"
 DEV = ROOT / "eval" / "dev_questions.jsonl"
@@ -69,11 +71,7 @@ def rss_mb() -> float:
 
 
 def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    pos = (len(s) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+    return percentile(values, q) or 0.0  # the evaluation's percentile (linear, like numpy)
 
 
 def build_figures(report: Any, index_dir: Path) -> dict[str, Any]:

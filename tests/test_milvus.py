@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,7 @@ from cqbot.index import (
     Index,
     load_index,
     make_faiss,
-    new_generation,
     recorded_backend,
-    save_index,
 )
 from cqbot.model.embedding import Embedder
 from cqbot.records import Citation
@@ -220,8 +217,9 @@ def test_milvus_and_faiss_bots_cite_the_same_sentences(  # type: ignore[no-untyp
     embedder = _Remembering(real_embedder)
     faiss_bot = Chatbot.from_settings(real_settings, embedder=embedder)
     shutil.copytree(real_settings.index_dir, tmp_path / "index")
-    settings = real_settings.replace(index_dir=tmp_path / "index")
-    _to_milvus(settings)  # the real index's vectors into Milvus Lite, not embedded again
+    settings = real_settings.replace(index_dir=tmp_path / "index", index_backend="milvus")
+    report = builder.build(settings, real_embedder)  # the real index's vectors into Milvus Lite
+    assert report.embedded == 0 and load_index(settings.index_dir).manifest.backend == "milvus"
     milvus_bot = Chatbot.from_settings(settings, embedder=embedder)
     assert milvus_bot.index.manifest.backend == "milvus"
     questions, _ = load_questions(ROOT / "eval" / "locked.jsonl")
@@ -239,29 +237,6 @@ def test_milvus_and_faiss_bots_cite_the_same_sentences(  # type: ignore[no-untyp
 
 def _cited(citations: Sequence[Citation]) -> list[tuple[str, int, int, str]]:
     return [(c.doc_id, c.start, c.end, c.quote) for c in citations]
-
-
-def _to_milvus(settings: Settings) -> None:
-    """Rewrite the index in settings.index_dir as a new generation whose vectors are in Milvus Lite."""
-    index = load_index(settings.index_dir)
-    chunk_vectors, sentence_vectors = index.chunk_vectors.read_all(), index.sentence_vectors.read_all()
-    chunk_plan, chunk_kind = make_faiss(chunk_vectors, settings.exact_search_limit, "milvus")
-    unit_plan, unit_kind = make_faiss(sentence_vectors, settings.exact_search_limit, "milvus")
-    lexical = index.lexical_dir()
-    save_index(
-        settings.index_dir,
-        replace(index.manifest, generation=new_generation(), index_type=f"{chunk_kind}+{unit_kind}"),
-        list(index.documents.values()),
-        index.chunks,
-        chunk_vectors,
-        index.sentence_spans,
-        index.sentence_align,
-        sentence_vectors,
-        chunk_plan,
-        unit_plan,
-        lexical=(lambda folder: shutil.copytree(lexical, folder, dirs_exist_ok=True)) if lexical else None,
-        backend="milvus",
-    )
 
 
 def test_switching_the_backend_rewrites_the_index_without_embedding(tmp_path: Path) -> None:
