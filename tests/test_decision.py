@@ -150,3 +150,21 @@ def test_the_place_check_records_the_words_that_named_the_place(decider: Decider
         "Was zahlen kleine Boote in Schanghai?", QVEC, [hit(decider, "The harbour of")], NOTHING
     )
     assert d.failed is not None and (d.failed.name, d.failed.detail) == ("place", "Schanghai")
+
+
+def test_an_answer_quotes_the_sentence_asked_about_and_its_translation(
+    tmp_settings: Settings, fake_embedder: HashingEmbedder
+) -> None:
+    (tmp_settings.corpus_dir / "harbour.en.md").write_text(HARBOUR_DOC, encoding="utf-8")
+    (tmp_settings.corpus_dir / "harbour.de.md").write_text(DOC_DE, encoding="utf-8")
+    build(tmp_settings, fake_embedder)
+    bot = Chatbot(tmp_settings, fake_embedder, load_index(tmp_settings.index_dir))
+    answer = bot.ask("Wie viel berechnet der Hafen von Port Example kleinen Booten pro Nacht?")
+    assert answer.answered, answer.evidence
+    first = answer.citations[0]
+    assert (first.doc_id, first.quote) == (
+        "harbour",
+        "The harbour of Port Example charges small boats 42 euros per night.",
+    )  # the original is cited, its German translation quoted for the German asker
+    assert first.translation == "Der Hafen von Port Example berechnet kleinen Booten 42 Euro pro Nacht."
+    assert "Der Hafen von Port Example berechnet kleinen Booten 42 Euro pro Nacht." in answer.answer
