@@ -64,11 +64,11 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
 
 def compare(name: str, corpus: Path, work: Path, cqbot_src: Path) -> str:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error", TOKENIZERS_PARALLELISM="false")
-    env["PYTHONPATH"] = str(cqbot_src)
     out = work / f"plain-{name}"
     out.mkdir()
     plain_s, plain_line = timed([sys.executable, __file__, "--plain", str(corpus), str(out)], env)
     env.update(CQBOT_CORPUS_DIR=str(corpus), CQBOT_INDEX_DIR=str(work / f"index-{name}"))
+    env["PYTHONPATH"] = str(cqbot_src)  # the cqbot being timed (the plain index uses this checkout)
     cqbot_s, cqbot_line = timed([sys.executable, "-m", "cqbot", "build", "--full", "--quiet"], env)
     return (
         f"| {name} | {plain_s:.1f} ({plain_line}) | {cqbot_s:.1f} ({cqbot_line}) | "
