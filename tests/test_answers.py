@@ -62,17 +62,19 @@ def test_unanswerable_are_declined(real_bot) -> None:  # type: ignore[no-untyped
 
 
 @pytest.mark.parametrize("qid", ["d001", "d002", "d003"])
-def test_cross_lingual_questions_find_the_8753_chunk_first(real_bot, qid: str) -> None:  # type: ignore[no-untyped-def]
+def test_cross_lingual_questions_find_the_8753_chunk(real_bot, qid: str) -> None:  # type: ignore[no-untyped-def]
     question = next(q for q in DEV if q["id"] == qid)["question"]
     qvec = real_bot.embedder.embed_queries([question])[0]
-    _, rows = real_bot.index.search(qvec[None, :], 3)
-    # among the top three chunks (the key-figures summary restates the count and can come first): the
-    # chunk holding "8.753" in the original, or the aligned translation of that passage
+    rows = real_bot.retriever.search(question, qvec)
+    # among the chunks whose sentences become candidates (dense and lexical rankings fused; the
+    # key-figures summary restates the count and can come first): the chunk holding "8.753" in the
+    # original, or the aligned translation of that passage. Dense search alone over the pooled chunk
+    # vectors has it 4th or 5th (RESULTS.md, issue 14).
     found = []
-    for row in rows[0]:
-        chunk = real_bot.index.chunks[int(row)]
+    for row in rows:
+        chunk = real_bot.index.chunks[row]
         doc = real_bot.index.documents[chunk.doc_id]
-        of_source = doc.id == "chongqing-foreign-investment" or doc.translation_of == doc.id.rsplit("-", 1)[0]
+        of_source = "chongqing-foreign-investment" in (doc.id, doc.translation_of)
         found.append(of_source and any(n in chunk.text for n in ("8.753", "8,753", "8753", "8 753")))
     assert any(found)
 
