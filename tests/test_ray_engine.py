@@ -166,3 +166,28 @@ def test_missing_ray_says_what_to_install(tmp_settings: Settings, monkeypatch: p
     assert (
         result.stderr == "error: --engine ray needs Ray Data; install it with: pip install 'cqbot[scale]'\n"
     )
+
+
+@pytest.mark.ray
+@pytest.mark.model
+def test_a_ray_built_index_cites_as_the_local_one_on_the_locked_questions(  # type: ignore[no-untyped-def]
+    local_ray: None, real_settings: Settings, real_bot, tmp_path: Path
+) -> None:
+    """The whole shipped corpus embedded by Ray workers, nothing reused: every locked question gets the
+    citations (and the answer-or-decline) of the locally built index."""
+    from cqbot.evaluation.goldset import load_questions
+
+    settings = real_settings.replace(index_dir=tmp_path / "index")
+    with RayEmbedder(settings) as embedder:
+        report = builder.build(settings, embedder, full=True)
+    assert report.reused < report.embedded and report.embedded > 3000  # embedded by Ray, not copied
+    ray_bot = Chatbot.from_settings(settings, embedder=real_bot.embedder)
+    questions, _ = load_questions(ROOT / "eval" / "locked.jsonl")
+    differ = []
+    for q in questions:
+        mine, theirs = ray_bot.ask(q.question), real_bot.ask(q.question)
+        cited = [(c.doc_id, c.start, c.end) for c in (*mine.citations, *mine.closest)]
+        local = [(c.doc_id, c.start, c.end) for c in (*theirs.citations, *theirs.closest)]
+        if (mine.answered, cited) != (theirs.answered, local):
+            differ.append(q.id)
+    assert not differ, f"{len(differ)} of {len(questions)} locked questions answered differently: {differ}"
