@@ -16,7 +16,7 @@ import pytest
 from chatserver import HOSTILE, build_hostile_bot, free_port, served
 from cqbot.config import Settings
 from cqbot.records import Answer, Citation, Document
-from cqbot.web import render
+from cqbot.web import render, ui
 from fakes import HashingEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -355,3 +355,36 @@ def test_rest_ask_route_answers_checks_login_and_says_when_busy(
         busy = httpx.post(url + "api/ask", json={"question": HOSTILE_QUESTION}, timeout=10)
         assert busy.status_code == 503 and busy.json()["error"].startswith("the server is busy")
         assert busy.headers["retry-after"] == "1"
+
+
+def test_a_full_queue_is_told_so_and_the_waiting_questions_are_answered(
+    tmp_settings: Settings, fake_embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import httpx
+
+    bot = build_hostile_bot(tmp_settings, fake_embedder)
+    started, release = threading.Event(), threading.Event()
+    ask = bot.ask
+
+    def slow_ask(question: str, history: Any = None) -> Any:
+        started.set()
+        release.wait(20)
+        return ask(question, history)
+
+    monkeypatch.setattr(bot, "ask", slow_ask)
+    monkeypatch.setattr(ui, "QUEUE_SIZE", 1)
+    monkeypatch.setattr(ui, "CONCURRENCY", 1)
+    with served(bot) as url:
+        call = url + "gradio_api/call/chat"
+        first = httpx.post(call, json={"data": [HOSTILE_QUESTION, []]}, timeout=10)
+        assert first.status_code == 200 and started.wait(20)  # answering, the queue is empty again
+        second = httpx.post(call, json={"data": [HOSTILE_QUESTION, []]}, timeout=10)
+        assert second.status_code == 200  # waits in the queue, which is now full
+        third = httpx.post(call, json={"data": [HOSTILE_QUESTION, []]}, timeout=10)
+        assert third.status_code == 503 and "Queue is full" in third.json()["detail"]
+        release.set()
+        for event in (first.json()["event_id"], second.json()["event_id"]):
+            stream = httpx.get(f"{call}/{event}", timeout=30).text
+            assert "event: complete" in stream and "citations" in stream
