@@ -26,6 +26,7 @@ from cqbot.index import (
     make_faiss,
     recorded_backend,
 )
+from cqbot.milvus.client import Location
 from cqbot.model.embedding import Embedder
 from cqbot.records import Citation
 from fakes import HashingEmbedder
@@ -124,8 +125,16 @@ def test_a_lite_path_setting_puts_the_databases_there(tmp_path: Path) -> None:
     builder.build(settings, HashingEmbedder())
     index = load_index(settings.index_dir)  # no settings needed: the manifest says where
     assert index.manifest.milvus_uri == str(target)
-    assert [p.name for p in target.parent.iterdir()] == [f"cqbot-{index.manifest.generation}.db"]
+    (mine,) = target.parent.iterdir()  # named by the index folder's tag and the generation
+    assert mine.name.startswith("cqbot-") and mine.name.endswith(f"-{index.manifest.generation}.db")
     assert index.search(HashingEmbedder().embed_queries(["Chongqing"]), 2)[1][0][0] >= 0
+    # another index folder with the same setting keeps its own databases beside, and drops none of these
+    other = _settings(tmp_path / "other", FILES[:1], index_backend="milvus", milvus_uri=str(target))
+    for _ in range(3):
+        builder.build(other, HashingEmbedder(), full=True)
+    assert mine.exists() and len(list(target.parent.iterdir())) == 3  # this one + the other's last two
+    del index
+    gc.collect()
 
 
 def test_past_the_exact_limit_a_milvus_server_gets_ivf_lists_and_lite_stays_exact() -> None:
@@ -170,6 +179,12 @@ def test_a_lite_database_open_in_another_process_is_named(built: tuple[Index, In
         with pytest.raises(IndexMissingError) as err:
             other.search(np.zeros((1, other.manifest.dim), np.float32), 1)
         assert "is open in another process" in str(err.value) and "\n" not in str(err.value)
+        # two rebuilds while it is open there: its database, older than the previous one, is kept
+        held = Location(other.manifest.milvus_uri, copy).lite_path(other.manifest.generation)
+        settings = load_settings(env={}, corpus_dir=index.directory.parent / "corpus", index_dir=copy)
+        for _ in range(2):
+            builder.build(settings.replace(index_backend="milvus"), HashingEmbedder(), full=True)
+        assert held.exists()
     finally:
         proc.communicate("", timeout=30)
 
@@ -254,3 +269,11 @@ def test_switching_the_backend_rewrites_the_index_without_embedding(tmp_path: Pa
     assert builder.build(to_milvus, embedder).up_to_date  # and now it is current
     del index
     gc.collect()  # closes the Lite database this process opened
+
+
+def test_a_milvus_uri_with_credentials_is_refused_before_anything_is_embedded(tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    settings = _settings(tmp_path, FILES[:1], index_backend="milvus", milvus_uri="http://u:p@milvus:19530")
+    with pytest.raises(ConfigError, match="must not hold credentials"):
+        builder.build(settings, embedder)
+    assert embedder.calls == []

@@ -21,6 +21,7 @@ from cqbot.index import (
     load_index,
     make_faiss,
     new_generation,
+    recorded_backend,
     save_index,
 )
 from cqbot.lexical import build_lexical, save_lexical
@@ -60,9 +61,8 @@ def unit_text(doc: Document, start: int, end: int) -> str:
 def _vector_cache(previous: Index | None) -> dict[bytes, np.ndarray]:
     if previous is None:
         return {}
+    # only sentence vectors: a chunk's stored vector is pooled, not the embedding of its text
     cache: dict[bytes, np.ndarray] = {}
-    for chunk, vec in zip(previous.chunks, previous.chunk_vectors.read_all(), strict=True):
-        cache[text_key(chunk.text)] = vec
     sentence_vectors = previous.sentence_vectors.read_all()
     for (row, start, end), vec in zip(previous.sentence_spans, sentence_vectors, strict=True):
         chunk = previous.chunks[int(row)]
@@ -138,6 +138,7 @@ def build(
     """Build or update the index in settings.index_dir; unchanged text reuses its stored vector."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    recorded_backend(settings.index_backend, settings.milvus_uri, settings.index_dir)  # a bad URI: now
     read = read_corpus(settings.corpus_dir)
     for s in read.skipped:
         warn(f"skipped {s.path}: {s.reason}")

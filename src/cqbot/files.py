@@ -4,18 +4,22 @@ renamed over it, so a reader sees the old one or the new one, never half of eith
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+
+def _temporary(path: Path) -> Path:
+    """A fresh name beside `path`. Not mkstemp: its 0600 mode would survive the rename, and an index
+    built by one user could not be served by another."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
 
 
 def write_atomic(path: Path, write: Callable[[Path], object], *, sync: bool = False) -> None:
     """Call write(temporary path) and rename the result to `path`; `sync`: flush it to disk first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _temporary(path)
     try:
         write(tmp)
         if sync:
@@ -37,8 +41,9 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_dir_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Call write(temporary folder) and put the folder in place of `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    tmp = _temporary(path)
     try:
+        tmp.mkdir()
         write(tmp)
         shutil.rmtree(path, ignore_errors=True)
         os.replace(tmp, path)

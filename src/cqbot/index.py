@@ -23,7 +23,7 @@ from cqbot.errors import CqbotError, IndexCorruptError, IndexMismatchError, Inde
 from cqbot.faiss_store import IVF_NPROBE, build_faiss, faiss_module, ivf_lists, read_faiss
 from cqbot.files import write_atomic, write_dir_atomic
 from cqbot.milvus import store as milvus_store
-from cqbot.milvus.client import Location, is_server
+from cqbot.milvus.client import Location, held_elsewhere, is_server
 from cqbot.model.arrays import RowFile
 from cqbot.records import (
     Chunk,
@@ -181,6 +181,7 @@ def save_index(
             and f"-{gen}." not in old.name
             and old.name != "README.md"
             and not (location is not None and location.is_lite_file(old))  # milvus_store drops those
+            and not (old.is_dir() and held_elsewhere(old))  # a Lite database a running server reads
         ):
             if old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)

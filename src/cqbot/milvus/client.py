@@ -61,8 +61,15 @@ class Location:
         return is_server(self.uri)
 
     def _base(self) -> Path:
-        base = Path(self.uri) if self.uri else self.directory.absolute() / "milvus.db"
-        return base.with_suffix("") if base.suffix == ".db" else base
+        if not self.uri:  # inside the index folder: its own
+            return self.directory.absolute() / "milvus"
+        base = Path(self.uri)
+        base = base.with_suffix("") if base.suffix == ".db" else base
+        # a path several index folders may name: each folder's databases carry its tag
+        return base.with_name(f"{base.name}-{self._tag()}")
+
+    def _tag(self) -> str:
+        return hashlib.blake2b(str(self.directory.resolve()).encode(), digest_size=4).hexdigest()
 
     def lite_path(self, generation: str) -> Path:
         base = self._base()
@@ -77,14 +84,13 @@ class Location:
 
     def prefix(self, generation: str) -> str:
         """Collection-name prefix: the index folder (several may share a server) and the generation."""
-        tag = hashlib.blake2b(str(self.directory.resolve()).encode(), digest_size=4).hexdigest()
-        return f"cqbot_{tag}_{generation.replace('-', '_')}"
+        return f"cqbot_{self._tag()}_{generation.replace('-', '_')}"
 
 
 # One client per URI in this process, shared by the indexes open on it; a Milvus Lite database is closed
 # (its in-process server stopped) when the last index using it is gone, so a long-running `cqbot serve`
 # does not keep every generation it has answered from.
-_lock = threading.Lock()
+_lock = threading.RLock()  # a finalizer may release a client while this thread opens one
 _clients: dict[str, tuple[Any, int]] = {}
 
 
@@ -102,18 +108,29 @@ def open_client(uri: str) -> Any:
 
 def check_unlocked(path: Path) -> None:
     """Milvus Lite 3 holds an flock on <db>/LOCK; say who is in the way instead of a bare failure."""
+    if held_elsewhere(path):
+        raise IndexMissingError(
+            f"Milvus Lite database {path} is open in another process (Milvus Lite allows one); stop "
+            "that process (a cqbot serve?), or use a Milvus server: milvus_uri = http://host:19530"
+        )
+
+
+def held_elsewhere(path: Path) -> bool:
+    """Whether another process holds the Milvus Lite database at `path` (its flock on <db>/LOCK). A lock
+    that cannot be tested (no write access) counts as unknown: False, and opening it will say more."""
     lock = path / "LOCK"
     if not lock.exists():
-        return
-    with open(lock, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexMissingError(
-                f"Milvus Lite database {path} is open in another process (Milvus Lite allows one); stop "
-                "that process (a cqbot serve?), or use a Milvus server: milvus_uri = http://host:19530"
-            ) from None
-        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+    try:
+        with open(lock, "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
 
 
 def acquire(uri: str) -> Any:

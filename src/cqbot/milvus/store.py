@@ -34,6 +34,7 @@ from cqbot.milvus.client import (
     close,
     close_lite_server,
     first_line,
+    held_elsewhere,
     in_use,
     open_client,
     pymilvus,
@@ -297,7 +298,7 @@ def drop_generations(location: Location, keep: Collection[str]) -> None:
     for path in base.iterdir() if base.is_dir() else ():
         if path in kept_paths or not location.is_lite_file(path):
             continue
-        if in_use(str(path)):  # still searched in this process: it goes at the next build
+        if in_use(str(path)) or held_elsewhere(path):  # still searched here or by a server: a later build
             continue
         close_lite_server(str(path))
         if path.is_dir():

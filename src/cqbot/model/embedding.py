@@ -165,7 +165,7 @@ class OnnxEmbedder:
         options = ort.SessionOptions()
         # as many threads as the CPUs this process was given (a Ray worker sets OMP_NUM_THREADS), at most 4
         given = os.environ.get("OMP_NUM_THREADS", "")
-        threads = int(given) if given.isdigit() and int(given) > 0 else min(4, os.cpu_count() or 1)
+        threads = min(4, int(given) if given.isdigit() and int(given) > 0 else os.cpu_count() or 1)
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
         try:
