@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 64
-CONCURRENCY = 2  # overlaps one ask's Python work with another's model time; more adds no throughput
+# questions Gradio's queue answers at once (chat page and /chat): 4 overlaps Python work with model time;
+# measured at 32 clients, quiet machine, Gradio's analytics off: 2 -> 49-52 answers/s, p95 0.89-0.90 s;
+# 4 -> 56-60 answers/s, p95 0.78-0.81 s (RESULTS.md, issue 13)
+CONCURRENCY = 4
 
 EXAMPLES = [
     ("DE", "Wie viele Unternehmen mit ausländischen Investitionen gibt es in Chongqing?"),
@@ -207,6 +210,10 @@ def launch(
     under ("/cqbot"); with `bot`, GET /health answers what `health` reports, without a login.
     """
     _gradio()
+    # After every event Gradio's queue recomputes its monitoring summary with pandas over up to 10,000
+    # past events; monitoring is off here, so: seldom, over few (RESULTS.md, issue 13). Read by queue().
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "100")
     app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
     system_fonts = ["Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", "Arial", "sans-serif"]
     theme = gr.themes.Default(
