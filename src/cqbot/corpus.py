@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from cqbot.errors import CorpusError, DocumentError
+from cqbot.errors import CorpusError, DocumentError, first_line
 from cqbot.records import Document
 
 SUPPORTED = (".md", ".txt", ".html", ".htm", ".pdf", ".docx")
@@ -203,7 +203,7 @@ def _read_text(data: bytes) -> _Parsed:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or first_line(exc)
         raise DocumentError(f"invalid YAML front matter{where}: {problem}") from exc
     if raw is None:
         raw = {}
@@ -258,9 +258,7 @@ def _read_pdf(data: bytes) -> _Parsed:
     except Exception as exc:  # pypdf raises many types on damaged files
         if isinstance(exc, pypdf.errors.FileNotDecryptedError | pypdf.errors.DependencyError):
             raise DocumentError("encrypted PDF") from exc
-        raise DocumentError(
-            f"unreadable PDF: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-        ) from exc
+        raise DocumentError(f"unreadable PDF: {first_line(exc)}") from exc
     if not any(texts):
         raise DocumentError("no text layer (image-only PDF?)")
     pages, pos = [], 0

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one line: its first non-blank line, else the exception's class name."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 class CqbotError(Exception):
     """Base class: the message is one line that says what went wrong and how to fix it."""
 

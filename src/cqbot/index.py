@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from cqbot.errors import CqbotError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from cqbot.errors import CqbotError, IndexCorruptError, IndexMismatchError, IndexMissingError, first_line
 from cqbot.faiss_store import IVF_NPROBE, build_faiss, faiss_module, ivf_lists, read_faiss
 from cqbot.files import write_atomic, write_dir_atomic
 from cqbot.milvus import store as milvus_store
@@ -267,7 +267,7 @@ def load_index(directory: Path, *, model: str | None = None, dim: int | None = N
             uindex = read_faiss(directory / f"units-{gen}.faiss")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(
-            f"index in {directory}/ is damaged ({str(exc).splitlines()[0]}); run: cqbot build --full"
+            f"index in {directory}/ is damaged ({first_line(exc)}); run: cqbot build --full"
         ) from exc
     for fi in (findex, uindex):
         if hasattr(fi, "nprobe"):

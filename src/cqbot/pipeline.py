@@ -16,7 +16,13 @@ from cqbot.answer import SECOND_CITATION_GAP, cite, compose, rank_hits
 from cqbot.asking import QuestionAnalyser, cached_vectors
 from cqbot.config import Settings, load_settings
 from cqbot.decision import Decider
-from cqbot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QuestionError
+from cqbot.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    QuestionError,
+    first_line,
+)
 from cqbot.faiss_store import single_threaded_search
 from cqbot.index import Index, load_index
 from cqbot.language import detect_language
@@ -206,7 +212,7 @@ def open_chatbot(settings: Settings, *, say: Callable[[str], None] = lambda _msg
     except IndexMissingError:
         reasons, full = ["no index yet"], False
     except (IndexMismatchError, IndexCorruptError) as exc:
-        reasons, full = [str(exc).splitlines()[0]], True
+        reasons, full = [first_line(exc)], True
     if reasons:
         say(f"Building the index first ({'; '.join(reasons)}) …")
         builder.build(settings, passage_embedder(settings), full=full, progress=True)

@@ -21,7 +21,7 @@ import numpy as np
 
 from cqbot import errors
 from cqbot.config import Settings
-from cqbot.errors import ConfigError, CqbotError, ModelError
+from cqbot.errors import ConfigError, CqbotError, ModelError, first_line
 from cqbot.model.embedding import Embedder, passage_embedder
 
 # rows per map_batches call: a worker embeds 64 texts in about a second on one core, so the per-batch cost
@@ -52,11 +52,6 @@ def check_address(address: str) -> tuple[str, int] | None:
             f"Ray address must be HOST:PORT (the head, e.g. 10.0.0.5:6379) or auto, got {address!r}"
         )
     return match["host"].strip("[]"), int(match["port"])
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def _import_ray() -> Any:
@@ -105,7 +100,7 @@ def _connect(ray: Any, address: str) -> None:
             "`ray start --head` printed? (a cluster with token auth also needs RAY_AUTH_MODE=token)"
         )
     if outcome[0] is not None:
-        raise ConfigError(f"cannot connect to Ray at {address}: {_first_line(outcome[0])}") from outcome[0]
+        raise ConfigError(f"cannot connect to Ray at {address}: {first_line(outcome[0])}") from outcome[0]
 
 
 def _worker_error(exc: BaseException) -> CqbotError | None:
@@ -231,8 +226,8 @@ class RayEmbedder:
         except Exception as exc:
             cause = _worker_error(exc)
             if cause is not None:
-                raise type(cause)(_first_line(cause)) from exc
-            raise ModelError(f"embedding on Ray failed: {_first_line(exc)}") from exc
+                raise type(cause)(first_line(cause)) from exc
+            raise ModelError(f"embedding on Ray failed: {first_line(exc)}") from exc
         # Ray Data does not keep the order of rows: put each vector back at its text's row
         row_ids = np.concatenate(ids)
         if not np.array_equal(np.sort(row_ids), np.arange(len(texts))):

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from cqbot.config import Settings, load_settings
-from cqbot.errors import CqbotError
+from cqbot.errors import CqbotError, first_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +30,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CqbotError as exc:
-            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
+            fail(first_line(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted; nothing was changed", 130)
         except MemoryError:

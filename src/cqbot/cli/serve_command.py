@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from cqbot.cli.common import fail, handle_errors, settings_of
+from cqbot.errors import first_line
 
 
 @click.command()
@@ -58,4 +59,4 @@ def serve(
         bot = open_chatbot(settings_of(ctx), say=click.echo)
         serve_app(bot, host, port, auth=users, root_path=root_path.rstrip("/"), say=click.echo)
     except OSError as exc:
-        fail(f"cannot serve on {host}:{port}: {str(exc).splitlines()[0]}", 1)
+        fail(f"cannot serve on {host}:{port}: {first_line(exc)}", 1)

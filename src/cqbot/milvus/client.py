@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from cqbot import errors
 from cqbot.errors import ConfigError, IndexMissingError
 
 CONNECT_SECONDS = 10.0
@@ -161,7 +162,7 @@ def close(client: Any, uri: str) -> None:
 
 
 def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return errors.first_line(exc)[:200]  # Milvus messages can hold whole request dumps
 
 
 def close_lite_server(path: str) -> None:

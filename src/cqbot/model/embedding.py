@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from cqbot.config import DEFAULT_MODEL, Settings
-from cqbot.errors import ModelError
+from cqbot.errors import ModelError, first_line
 from cqbot.model.hub import E5_PASSAGE, E5_QUERY, PROVISIONED_FOLDER, quiet_hub
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,7 @@ class SentenceTransformerEmbedder:
         try:
             self._model: Any = SentenceTransformer(location, device="cpu")
         except Exception as exc:
-            raise ModelError(
-                f"cannot load embedding model {settings.model!r}: {exc}".splitlines()[0]
-            ) from exc
+            raise ModelError(f"cannot load embedding model {settings.model!r}: {first_line(exc)}") from exc
         self.name = settings.model
         self.weights = weights
         getter = (
@@ -173,8 +171,9 @@ class OnnxEmbedder:
                 str(location / ONNX_FILE), options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ModelError(f"cannot load {location / ONNX_FILE}: {reason}; run: cqbot provision") from exc
+            raise ModelError(
+                f"cannot load {location / ONNX_FILE}: {first_line(exc)}; run: cqbot provision"
+            ) from exc
         try:
             self._words = RowFile(location / WORDS_FILE)
         except (OSError, ValueError) as exc:
