@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from cqbot.constraints import asks_money, asks_name, needs_number
-from cqbot.files import write_atomic
+from cqbot.files import write_atomic, write_npy_atomic
 from cqbot.model.embedding import Embedder
 
 Kind = Literal["number", "date", "money", "name", "place", "other"]
@@ -80,13 +80,8 @@ def cached_vectors(cache_dir: Path, embedder: Embedder, texts: Sequence[str], *,
         pass
     vectors = embedder.embed_queries(texts) if queries else embedder.embed_passages(texts)
     with contextlib.suppress(OSError):  # a read-only cache only costs the embedding time
-        write_atomic(path, lambda tmp: _save_npy(tmp, vectors))
+        write_npy_atomic(path, vectors)
     return np.asarray(vectors, dtype=np.float32)
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as fh:  # a file object: np.save would add ".npy" to the temporary name
-        np.save(fh, array)
 
 
 def _save_npz(path: Path, model: KindModel) -> None:

@@ -9,6 +9,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 
 def _temporary(path: Path) -> Path:
     """A fresh name beside `path`. Not mkstemp: its 0600 mode would survive the rename, and an index
@@ -36,6 +38,14 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     write_atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
+def write_npy_atomic(path: Path, array: np.ndarray, *, sync: bool = False) -> None:
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.save would add ".npy" to the temporary name
+            np.save(fh, array)
+
+    write_atomic(path, save, sync=sync)
 
 
 def write_dir_atomic(path: Path, write: Callable[[Path], object]) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from cqbot.errors import CqbotError, IndexCorruptError, IndexMismatchError, IndexMissingError, first_line
 from cqbot.faiss_store import IVF_NPROBE, build_faiss, faiss_module, ivf_lists, read_faiss
-from cqbot.files import write_atomic, write_dir_atomic
+from cqbot.files import write_atomic, write_dir_atomic, write_npy_atomic
 from cqbot.milvus import store as milvus_store
 from cqbot.milvus.client import Location, held_elsewhere, is_server
 from cqbot.model.arrays import RowFile
@@ -154,10 +154,10 @@ def save_index(
             "".join(json.dumps(chunk_to_json(c), ensure_ascii=False) + "\n" for c in chunks)
         ),
     )
-    _write_atomic(directory / f"chunkvecs-{gen}.npy", lambda p: _save_npy(p, chunk_vectors))
-    _write_atomic(directory / f"sentspans-{gen}.npy", lambda p: _save_npy(p, sentence_spans))
-    _write_atomic(directory / f"sentalign-{gen}.npy", lambda p: _save_npy(p, sentence_align))
-    _write_atomic(directory / f"sentvecs-{gen}.npy", lambda p: _save_npy(p, sentence_vectors))
+    write_npy_atomic(directory / f"chunkvecs-{gen}.npy", chunk_vectors, sync=True)
+    write_npy_atomic(directory / f"sentspans-{gen}.npy", sentence_spans, sync=True)
+    write_npy_atomic(directory / f"sentalign-{gen}.npy", sentence_align, sync=True)
+    write_npy_atomic(directory / f"sentvecs-{gen}.npy", sentence_vectors, sync=True)
     location = Location.of(milvus_uri, directory) if backend == "milvus" else None
     if location is not None:
         prefix = milvus_store.write_generation(
@@ -200,11 +200,6 @@ def recorded_backend(backend: str, milvus_uri: str, directory: Path) -> tuple[st
     if backend != "milvus":
         return "faiss", ""
     return "milvus", Location.of(milvus_uri, directory).uri
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as fh:
-        np.save(fh, array)
 
 
 def new_generation() -> str:
