@@ -288,4 +288,4 @@ def test_a_chunk_without_sentences_gets_no_pooled_vector() -> None:
     vectors = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
     pooled = builder.chunk_vectors_from_sentences(chunks, spans, vectors, 2)
     assert np.allclose(pooled[0], [5 / np.hypot(5, 5), 5 / np.hypot(5, 5)])
-    assert not pooled[1].any()  # the build embeds such a chunk's own text instead
+    assert not pooled[1].any()  # none of its own (chunk_document never makes such a chunk)

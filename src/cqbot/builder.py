@@ -183,12 +183,10 @@ def build(
 
     cache = _vector_cache(previous)
     # Only sentence units are embedded; a chunk's vector is pooled from its sentences' vectors
-    # (chunk_vectors_from_sentences). A chunk without sentences (rare) is embedded itself.
-    lonely = sorted(set(range(len(chunks))) - {int(r) for r in spans[:, 0]})
-    texts = sentence_texts + [chunks[r].text for r in lonely]
-    keys = [text_key(t) for t in texts]
+    # (chunk_vectors_from_sentences; chunk_document makes every chunk of whole sentences, one at least)
+    keys = [text_key(t) for t in sentence_texts]
     todo: dict[bytes, str] = {}
-    for key, text in zip(keys, texts, strict=True):
+    for key, text in zip(keys, sentence_texts, strict=True):
         if key not in cache and key not in todo:
             todo[key] = text
     t2 = time.perf_counter()
@@ -200,11 +198,10 @@ def build(
     t3 = time.perf_counter()
     # nothing new to embed (a file removed, a setting changed): the model need not even be loaded
     dim = embedder.dim if todo or previous is None else previous.manifest.dim
-    vectors = np.stack([cache[k] for k in keys], dtype=np.float32) if keys else np.zeros((0, dim), np.float32)
-    sentence_vectors = vectors[: len(sentence_texts)]
+    sentence_vectors = (
+        np.stack([cache[k] for k in keys], dtype=np.float32) if keys else np.zeros((0, dim), np.float32)
+    )
     chunk_vectors = chunk_vectors_from_sentences(chunks, spans, sentence_vectors, dim)
-    for r, vec in zip(lonely, vectors[len(sentence_texts) :], strict=True):
-        chunk_vectors[r] = vec
     # with index_backend "milvus" these are plans of Milvus indexes; save_index writes the vectors there
     backend = (settings.index_backend, settings.milvus_uri)
     findex, kind = make_faiss(chunk_vectors, settings.exact_search_limit, *backend)
@@ -247,7 +244,7 @@ def build(
         len(chunks),
         len(sentence_texts),
         len(todo),
-        len(texts) - len(todo),
+        len(sentence_texts) - len(todo),
         skipped,
         added=staleness.added if staleness else tuple(sorted(hashes)),
         changed=staleness.changed if staleness else (),
