@@ -138,6 +138,21 @@ def test_how_many_needs_a_sentence_that_states_a_number(real_bot) -> None:  # ty
     assert jobs.answered and "ein Fünfzehntel" in jobs.citations[0].quote  # a fraction word is a number
 
 
+def test_a_how_many_question_is_not_answered_by_a_date(real_bot) -> None:  # type: ignore[no-untyped-def]
+    # the 2025 action plan's sentence gives only the date it was approved, not how many measures it has
+    plan = real_bot.ask("How many measures does the 2025 action plan for foreign investment contain?")
+    assert not plan.answered and plan.closest
+    assert [c["name"] for c in plan.evidence["checks"] if not c["held"]] == ["count"]
+    assert real_bot.ask("Wann trat die Negativliste 2024 in Kraft?").answered  # a when-question: a date is it
+
+
+def test_a_year_in_persian_digits_is_read(real_bot) -> None:  # type: ignore[no-untyped-def]
+    answer = real_bot.ask("در سال ۲۰۰۵ چند شرکت خارجی در چونگ‌چینگ بود؟")  # 2005: in no document
+    assert answer.question.startswith("در سال 2005") and not answer.answered
+    failed = [(c["name"], c["detail"]) for c in answer.evidence["checks"] if not c["held"]]
+    assert failed == [("year", "2005")]
+
+
 def test_a_place_or_date_the_documents_never_give_is_declined(real_bot) -> None:  # type: ignore[no-untyped-def]
     assert not real_bot.ask("Welche deutschen Unternehmen haben in Chongqing investiert?").answered
     assert not real_bot.ask("成都有多少家外资企业？").answered  # the 8,753 are Chongqing's

@@ -9,6 +9,7 @@ from cqbot.constraints import (
     asks_money,
     asks_name,
     asks_quantity,
+    has_count,
     has_money,
     has_name,
     has_quantity,
@@ -60,6 +61,32 @@ def test_numbers_and_number_words_are_quantities() -> None:
     assert not has_quantity("打造一流营商环境") and not has_quantity("统一大市场")  # 一 inside words
     assert not has_quantity("an internationalen Schulen wird globales Lernen ermöglicht")
     assert not has_quantity("Ein Unternehmen hat einen Titel im Kapitel.")  # articles, words ending -tel
+
+
+def test_dates_and_years_are_not_counts() -> None:
+    for dated in [
+        "Am 15.03.2019 verabschiedete der Volkskongress das Gesetz.",
+        "billigte am 10.02.2025 einen „Aktionsplan 2025“",
+        "2025年2月10日，国务院常务会议审议通过了“2025年稳外资行动方案”。",
+        "At the end of April 2024 the office announced a plan.",
+        "It took effect on October 1, 2020 (report of 2024-09).",
+        "Die Maßnahmen traten am 1. Oktober 2020 in Kraft.",
+    ]:
+        assert has_quantity(dated) and not has_count(dated), dated
+    for counted in [
+        "umfasst 42 Artikel in 6 Kapiteln",
+        "2024年第一季度，重庆共有110个制造业重点项目开工",
+        "On 5 July 2021 officials said that 296 companies were present.",
+        "Arbeitsplätze für ein Fünfzehntel der Erwerbsbevölkerung",
+    ]:
+        assert has_count(counted), counted
+
+
+def test_digits_of_any_script_are_read() -> None:
+    assert years_in("در سال ۲۰۲۲ چند شرکت") == {"2022"}  # Persian
+    assert years_in("২০২৩ সালের প্রথমার্ধে") == {"2023"}  # Bengali
+    assert years_in("عام ٢٠١٩") == {"2019"} and years_in("वर्ष २०२० में") == {"2020"}  # Arabic, Devanagari
+    assert has_quantity("۵۰۰ شرکت")
 
 
 def test_years_and_acronyms() -> None:

@@ -101,6 +101,17 @@ def test_a_number_asked_for_must_be_in_the_sentence_or_its_translation(decider: 
     assert with_number.answered
 
 
+def test_a_count_asked_for_is_not_answered_by_a_date(decider: Decider) -> None:
+    asks = Asks("number", 0.9, number=True, money=False, name=False, count=True)
+    dated = decider.decide("How many ships came?", QVEC, [hit(decider, "The harbour opened")], asks)
+    assert not dated.answered and dated.failed is not None and dated.failed.name == "count"
+    reason = "The closest passages give dates, not the number asked for."
+    assert compose("en", [], False, dated).endswith(reason)
+    assert decider.decide("How much per night?", QVEC, [hit(decider, "The harbour of")], asks).answered
+    when = Asks("date", 0.9, number=True, money=False, name=False, count=False)
+    assert decider.decide("When did it open?", QVEC, [hit(decider, "The harbour opened")], when).answered
+
+
 def test_an_amount_of_money_asked_for(decider: Decider) -> None:
     asks = Asks("money", 0.9, number=False, money=True, name=False)
     assert decider.decide("Price?", QVEC, [hit(decider, "The harbour of")], asks).answered  # 42 euros

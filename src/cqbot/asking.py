@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from cqbot.constraints import asks_money, asks_name, needs_number
+from cqbot.constraints import asks_money, asks_name, asks_quantity, asks_time, needs_number
 from cqbot.files import write_atomic, write_npy_atomic
 from cqbot.model.embedding import Embedder
 
@@ -46,6 +46,8 @@ class Asks:
     number: bool  # the cited sentence must state a number (how many, how much, when)
     money: bool  # ... an amount of money (price, rent, salary, fee, investment sum)
     name: bool  # ... a name (which company, what is it called, who)
+    # ... a count or amount, not only a date (how many, how much; never a when-question)
+    count: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "share": round(self.share, 3)}
@@ -151,7 +153,7 @@ class QuestionAnalyser:
         return cls(model, mode)
 
     def analyse(self, question: str, qvec: np.ndarray) -> Asks:
-        number = money = name = False
+        number = money = name = count = False
         kind, share = "other", 0.0
         if self.model is not None and self.mode != "rules":
             p = self.model.probabilities(qvec)
@@ -160,8 +162,10 @@ class QuestionAnalyser:
             at = {k: float(p[i]) for i, k in enumerate(KINDS)}
             number = at["number"] + at["date"] >= MIN_PROBABILITY["number"]
             money, name = at["money"] >= MIN_PROBABILITY["money"], at["name"] >= MIN_PROBABILITY["name"]
+            count = at["number"] >= MIN_PROBABILITY["number"] and not asks_time(question)
         if self.mode in ("rules", "both"):
             number = number or needs_number(question)
             money = money or asks_money(question)
             name = name or asks_name(question)
-        return Asks(kind, share, number, money, name)
+            count = count or asks_quantity(question)
+        return Asks(kind, share, number, money, name, count)

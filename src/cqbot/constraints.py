@@ -14,6 +14,8 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
+from cqbot.numbers import ascii_digits, without_dates
+
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 _ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])")
 
@@ -63,11 +65,12 @@ _QUANTITY = re.compile(
 
 
 def _finds(pattern: re.Pattern[str], text: str) -> bool:
-    return bool(pattern.search(unicodedata.normalize("NFKC", text)))
+    return bool(pattern.search(ascii_digits(unicodedata.normalize("NFKC", text))))
 
 
 def years_in(text: str) -> set[str]:
-    return set(_YEAR.findall(text))
+    """The years (1800-2099) a text names, in any script's digits (۲۰۲۲ = 2022)."""
+    return set(_YEAR.findall(ascii_digits(text)))
 
 
 def acronyms(question: str) -> set[str]:
@@ -85,6 +88,11 @@ def asks_quantity(question: str) -> bool:
 def has_quantity(text: str) -> bool:
     """Whether a text states a number: digits, CJK numerals, or a number or fraction word."""
     return _finds(_QUANTITY, text)
+
+
+def has_count(text: str) -> bool:
+    """Whether a text states a number other than a date or a year (a count, an amount, a share)."""
+    return has_quantity(without_dates(text))
 
 
 def asks_time(question: str) -> bool:

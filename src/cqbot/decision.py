@@ -4,7 +4,8 @@ e5 scores every question about the corpus's subject high, answerable or not, so 
 separate them. Off-topic anchors ("<subject>: the population of the city", ..., data/offtopic.txt)
 estimate how high a sentence about the subject but on another topic would score; the best sentence must
 beat them by `min_margin`. Then the best sentence must hold what the question asks for: a year the
-question names; a number for a how-many or when question; an amount of money for a price question; a
+question names; a number for a how-many or when question, and for a how-many question a number that
+is not only a date or a year; an amount of money for a price question; a
 name for a which-company / who question (read in its aligned English translation); and the cited
 document (or a translation of it) must name every acronym and place the question names. What the
 question asks for comes from `asking.QuestionAnalyser`.
@@ -19,7 +20,16 @@ from typing import Any
 import numpy as np
 
 from cqbot.asking import Asks
-from cqbot.constraints import acronyms, has_money, has_name, has_quantity, places_in, places_named, years_in
+from cqbot.constraints import (
+    acronyms,
+    has_count,
+    has_money,
+    has_name,
+    has_quantity,
+    places_in,
+    places_named,
+    years_in,
+)
 from cqbot.retrieval import SentenceHit
 from cqbot.translations import Translations
 
@@ -28,20 +38,21 @@ REASONS = {
     "margin": "reason_off_topic",
     "year": "reason_year",
     "number": "reason_number",
+    "count": "reason_count",
     "money": "reason_money",
     "name": "reason_name",
     "term": "reason_term",
     "place": "reason_place",
 }
 # The order in which failed checks explain a decline (Decision.failed).
-EXPLAINS = ("term", "place", "year", "margin", "number", "money", "name")
+EXPLAINS = ("term", "place", "year", "margin", "number", "count", "money", "name")
 
 
 @dataclass(frozen=True)
 class Check:
     """One requirement of the answer, whether the best sentence met it, and what was looked at."""
 
-    name: str  # margin | year | number | money | name | term | place
+    name: str  # margin | year | number | count | money | name | term | place
     held: bool
     detail: str = ""
 
@@ -125,8 +136,12 @@ class Decider:
         years = years_in(question)
         if years:
             out.append(Check("year", best.year >= 0, ", ".join(sorted(years))))
+        stated = any(has_quantity(t) for t in versions)
         if asks.number:
-            out.append(Check("number", any(has_quantity(t) for t in versions), asks.kind))
+            out.append(Check("number", stated, asks.kind))
+        if asks.count and stated:
+            # a date or a year does not say how many: read in the original, whose date formats are known
+            out.append(Check("count", has_count(versions[0]), versions[0][:80]))
         if asks.money:
             out.append(Check("money", any(has_money(t) for t in versions), asks.kind))
         if asks.name:

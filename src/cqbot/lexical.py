@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cqbot.numbers import digits_only
+from cqbot.numbers import ascii_digits, digits_only
 from cqbot.records import Chunk
 
 K = TypeVar("K")
@@ -29,7 +29,7 @@ NGRAM = 5
 def tokenize(text: str) -> list[str]:
     """Lexical tokens: words, numbers without separators, CJK bigrams, 5-grams of long (compound) words."""
     out: list[str] = []
-    for match in _TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()):
+    for match in _TOKEN.finditer(ascii_digits(unicodedata.normalize("NFKC", text)).lower()):
         tok = match.group()
         if tok[0].isdigit():
             out.append(digits_only(tok))

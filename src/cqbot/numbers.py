@@ -26,6 +26,17 @@ _ANY_SEP = re.compile(r"[.,\s]")
 _SCALE_WORD = re.compile(r"\s?\.?\s?([^\s\d.,;:!?()\[\]\"'“”„«»%/-]+)\.?")
 
 
+_UNICODE_DIGIT = re.compile(r"(?![0-9])\d")  # a decimal digit of any script but ASCII
+
+
+def ascii_digits(text: str) -> str:
+    """The text with every decimal digit of another script as its ASCII digit: ۲۰۲۲ (Persian), २०२२
+    (Devanagari), ২০২২ (Bengali), ٢٠٢٢ (Arabic) -> 2022. NFKC leaves these as they are."""
+    if text.isascii():
+        return text
+    return _UNICODE_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
+
+
 @cache
 def _tables() -> dict[str, dict[str, object]]:
     text = resources.files("cqbot").joinpath("data/numbers.json").read_text(encoding="utf-8")
@@ -63,6 +74,27 @@ def _months() -> dict[str, int]:
         for i, name in enumerate(names)
         for form in name.split("|")
     }
+
+
+@cache
+def _date_pattern() -> re.Pattern[str]:
+    months = "|".join(re.escape(m) for m in sorted(_months(), key=len, reverse=True))
+    return re.compile(
+        r"(?<![0-9])(?:(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{4}|[0-9]{2})"  # 15.03.2019, 1/10/20
+        r"|[0-9]{4}[./-][0-9]{1,2}(?:[./-][0-9]{1,2})?"  # 2019-03-15, 2024-09
+        r"|(?:1[89]|20)[0-9]{2}"  # a year
+        rf"|(?<!\w)(?:{months})\s*[0-9]{{1,2}})(?![0-9])"  # October 1
+        r"|[0-9]{1,2}\s*[月日号]"  # 3月, 15日
+        rf"|[0-9]{{1,2}}\.?\s*(?:{months})(?!\w))",  # 15. März, 1 October
+        re.IGNORECASE,
+    )
+
+
+def without_dates(text: str) -> str:
+    """The text with its dates and years blanked out (15.03.2019, 2024-09, 2024年10月1日, 1. Oktober,
+    October 1): what is left states counts and amounts only."""
+    text = ascii_digits(unicodedata.normalize("NFKC", text))
+    return _date_pattern().sub(" ", text)
 
 
 def _plain(token: str, scaled: bool = False, comma: bool | None = None) -> list[float]:
@@ -113,7 +145,7 @@ def digits_only(token: str) -> str:
 
 def digit_values(text: str, lang: str | None = None) -> set[float]:
     """Every number written in digits, as a value, scaled by a following scale word (8,753; 2,5 Mrd.)."""
-    text = unicodedata.normalize("NFKC", text)
+    text = ascii_digits(unicodedata.normalize("NFKC", text))
     scales = _scales(lang)
     out: set[float] = set()
     for m in _NUMBER.finditer(text):

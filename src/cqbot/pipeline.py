@@ -28,6 +28,7 @@ from cqbot.index import Index, load_index
 from cqbot.language import detect_language
 from cqbot.messages import message
 from cqbot.model.embedding import Embedder, load_embedder
+from cqbot.numbers import ascii_digits
 from cqbot.records import Answer, Turn
 from cqbot.retrieval import Retriever, SentenceHit
 from cqbot.translations import Translations
@@ -56,7 +57,9 @@ def clean_question(raw: object) -> tuple[str, bool]:
     """Normalised question text and whether it had to be shortened; raises QuestionError if empty."""
     if not isinstance(raw, str):
         raise QuestionError("the question must be text")
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", raw))
+    # digits of other scripts as ASCII (۲۰۲۲ -> 2022): read by the year and number checks, the lexical
+    # index and the model alike
+    text = ascii_digits(_CONTROL.sub(" ", unicodedata.normalize("NFC", raw)))
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         raise QuestionError("the question is empty; ask something about the documents")
