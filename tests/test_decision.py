@@ -112,6 +112,16 @@ def test_a_count_asked_for_is_not_answered_by_a_date(decider: Decider) -> None:
     assert decider.decide("When did it open?", QVEC, [hit(decider, "The harbour opened")], when).answered
 
 
+def test_a_count_just_below_a_dated_best_sentence_is_cited_instead(decider: Decider) -> None:
+    asks = Asks("number", 0.9, number=True, money=False, name=False, count=True)
+    dated = hit(decider, "The harbour opened", score=0.80)
+    counted = hit(decider, "The harbour of", score=0.79)
+    d = decider.decide("How many euros per night?", QVEC, [dated, counted], asks)
+    assert d.answered and d.rank == 1 and d.top == pytest.approx(0.79) and d.to_dict()["rank"] == 1
+    far = decider.decide("How many euros per night?", QVEC, [dated, replace(counted, score=0.70)], asks)
+    assert not far.answered and far.rank == 0 and far.failed is not None and far.failed.name == "count"
+
+
 def test_an_amount_of_money_asked_for(decider: Decider) -> None:
     asks = Asks("money", 0.9, number=False, money=True, name=False)
     assert decider.decide("Price?", QVEC, [hit(decider, "The harbour of")], asks).answered  # 42 euros

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cqbot.answer import SECOND_CITATION_GAP, cite, compose, rank_hits
+from cqbot.answer import SECOND_CITATION_GAP, cite, compose
 from cqbot.asking import QuestionAnalyser, cached_vectors
 from cqbot.config import Settings, load_settings
 from cqbot.decision import Decider
@@ -30,7 +30,7 @@ from cqbot.messages import message
 from cqbot.model.embedding import Embedder, load_embedder
 from cqbot.numbers import ascii_digits
 from cqbot.records import Answer, Turn
-from cqbot.retrieval import Retriever, SentenceHit
+from cqbot.retrieval import Retriever, SentenceHit, rank_hits
 from cqbot.translations import Translations
 
 if TYPE_CHECKING:
@@ -177,6 +177,8 @@ class Chatbot:
         qvec = self._query(text, turns)
         hits = rank_hits(self.retriever.candidates(text, qvec))
         decision = self.decider.decide(text, qvec, hits, self.analyser.analyse(text, qvec))
+        if decision.rank:  # the answer stands on a sentence after the best (decision.py): cite it first
+            hits = [hits[decision.rank], *hits[: decision.rank], *hits[decision.rank + 1 :]]
         limit = self.settings.max_citations if decision.answered else CLOSEST
         citations = [
             replace(c, translation=self.translations.in_language(c.chunk_id, c.start, c.end, lang))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -44,6 +45,38 @@ class SentenceHit:
     year: int = 0
     overlap: float = 0.0
     subject: bool = False
+
+
+def rank_hits(hits: Sequence[SentenceHit]) -> list[SentenceHit]:
+    """Order sentence hits by the combined score used for citing."""
+    return sorted(hits, key=combined_score, reverse=True)
+
+
+# Weights of the secondary signals, chosen on the tuning part of the question bank (eval/tuning.jsonl,
+# benchmarks/RESULTS.md): dense similarity leads; the primary source wins near-ties with summaries that
+# restate it (0.03: at 0.04 the summaries lose questions about themselves, at 0.02 the source loses its
+# own); a year the question asks about must be in the sentence.
+W_LEXICAL = 0.02
+W_PRIMARY = 0.03
+W_YEAR = 0.1
+# Question terms in the sentence or its translations (rare among the candidates weigh more): tells
+# apart sentences of one chunk that e5 scores alike. 0.02 and 0.03 tie on cite@1 (0.825); 0.02 declines
+# one more near miss.
+W_OVERLAP = 0.02
+# A document about the corpus subject (settings.subject) over look-alikes about other places, for
+# questions that name no place (a question naming a place matches that place's sentences anyway).
+W_SUBJECT = 0.04
+
+
+def combined_score(hit: SentenceHit) -> float:
+    return (
+        hit.score
+        + W_LEXICAL * hit.lexical
+        + W_PRIMARY * hit.primary
+        + W_YEAR * hit.year
+        + W_OVERLAP * hit.overlap
+        + W_SUBJECT * hit.subject
+    )
 
 
 class Retriever:
