@@ -75,6 +75,11 @@ def test_check_translation_names_a_missing_number_and_a_broken_alignment() -> No
         ("on 1 October 2020", "en", {1.0, 10.0, 2020.0}),
         ("2020年10月1日", "zh", {1.0, 10.0, 2020.0}),
         ("15.08.2014", "de", {15.0, 8.0, 2014.0}),
+        ("816,9 miliardi di yuan, 15 marzo 2019", "it", {8.169e11, 15.0, 3.0, 2019.0}),
+        ("816.9 พันล้าน หยวน", "th", {8.169e11}),
+        ("612 কোটি ইউয়ান", "bn", {6.12e9}),
+        ("612 מיליארד יואן בחודש ינואר", "he", {6.12e11, 1.0}),
+        ("2,5 bilhões em maio", "pt", {2.5e9, 5.0}),
     ],
 )
 def test_values_read_numbers_alike_across_languages(text: str, lang: str, expected: set[float]) -> None:
