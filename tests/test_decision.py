@@ -3,6 +3,7 @@ the reason the asker reads, and what a decline carries (closest passages, eviden
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -16,7 +17,7 @@ from cqbot.builder import build
 from cqbot.config import Settings
 from cqbot.decision import Decider
 from cqbot.index import load_index
-from cqbot.pipeline import Chatbot
+from cqbot.pipeline import Chatbot, load_anchors
 from cqbot.retrieval import SentenceHit
 from cqbot.translations import Translations
 from fakes import HashingEmbedder
@@ -78,6 +79,27 @@ def test_declines_below_the_anchors_and_says_why(decider: Decider) -> None:
         "The documents do not answer this question. The closest passages are about something else."
     )
     assert compose("de", [], False, d).startswith("Die Dokumente beantworten diese Frage nicht. ")
+
+
+def test_the_anchors_in_the_askers_language_and_english_set_the_bar(decider: Decider) -> None:
+    anchors = np.zeros((3, 64), dtype=np.float32)
+    anchors[:, 0] = [0.5, 0.9, 0.6]  # scores against QVEC of an English, a French and a Greek anchor
+    by_lang = Decider(decider.translations, anchors, 0.0, "Port Example", anchor_langs=["en", "fr", "el"])
+    assert by_lang.background(QVEC, "en") == pytest.approx(0.5)
+    assert by_lang.background(QVEC, "el") == pytest.approx(0.6)  # Greek and English
+    assert by_lang.background(QVEC, "fr") == pytest.approx(0.9)
+    assert by_lang.background(QVEC, "sw") == pytest.approx(0.9)  # no Swahili anchors: all of them
+    best = [hit(decider, "The harbour of", score=0.7)]
+    assert by_lang.decide("Quanto costa?", QVEC, best, NOTHING, "it").background == pytest.approx(0.9)
+    assert by_lang.decide("How much?", QVEC, best, NOTHING, "en").answered
+    assert not by_lang.decide("Combien ?", QVEC, best, NOTHING, "fr").answered
+
+
+def test_the_shipped_anchors_name_their_language() -> None:
+    anchors = load_anchors()
+    counts = Counter(lang for lang, _text in anchors)
+    assert len(counts) >= 23 and set(counts.values()) == {22}  # the same 22 topics in every language
+    assert ("en", "The population of the city and how many people live there.") in anchors
 
 
 def test_no_sentence_at_all_is_a_decline(decider: Decider) -> None:

@@ -107,16 +107,42 @@ class Decider:
     """Decides for one loaded index: reads sentences and documents, with their translations."""
 
     def __init__(
-        self, translations: Translations, anchors: np.ndarray, min_margin: float, subject: str
+        self,
+        translations: Translations,
+        anchors: np.ndarray,
+        min_margin: float,
+        subject: str,
+        anchor_langs: Sequence[str] = (),
     ) -> None:
         self.translations = translations
         self.anchors = anchors
+        # the language of each anchor ("" where unknown: then every anchor counts for every question)
+        known = len(anchor_langs) == len(anchors)
+        self.anchor_langs = np.asarray(list(anchor_langs) if known else [""] * len(anchors), dtype=object)
         self.min_margin = min_margin
         self.subject = subject
         self._places: dict[str, frozenset[int]] = {}
 
-    def decide(self, question: str, qvec: np.ndarray, hits: Sequence[SentenceHit], asks: Asks) -> Decision:
-        background = float(np.max(self.anchors @ qvec)) if len(self.anchors) else 0.0
+    def background(self, qvec: np.ndarray, lang: str | None = None) -> float:
+        """The best score of the question against the off-topic anchors in its language and English (all
+        anchors for a language that has none): e5 scores text in the question's own language higher, so
+        anchors in every language at once would raise the bar with each language added."""
+        if not len(self.anchors):
+            return 0.0
+        scores = self.anchors @ qvec
+        if lang and lang in self.anchor_langs:
+            scores = scores[(self.anchor_langs == lang) | (self.anchor_langs == "en")]
+        return float(np.max(scores))
+
+    def decide(
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: Sequence[SentenceHit],
+        asks: Asks,
+        lang: str | None = None,
+    ) -> Decision:
+        background = self.background(qvec, lang)
         if not hits:
             check = Check("margin", False, "no sentence found")
             return Decision(False, 0.0, background, self.min_margin, asks, (check,))

@@ -84,15 +84,28 @@ def _as_turns(history: Sequence[Turn | str | dict[str, str]] | None) -> list[Tur
     return turns
 
 
-def load_anchors() -> list[str]:
+_LANGUAGE_TAG = re.compile(r"#\s*([a-z]{2,3})\s*")
+
+
+def load_anchors() -> list[tuple[str, str]]:
+    """(language, text) of each off-topic anchor of data/offtopic.txt, where a line "# xx" starts the
+    anchors in language xx (other '#' lines are comments)."""
     text = resources.files("cqbot").joinpath("data/offtopic.txt").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    out, lang = [], ""
+    for line in text.splitlines():
+        tag = _LANGUAGE_TAG.fullmatch(line)
+        if tag:
+            lang = tag.group(1)
+        elif line.strip() and not line.startswith("#"):
+            out.append((lang, line.strip()))
+    return out
 
 
 def anchor_vectors(settings: Settings, embedder: Embedder) -> np.ndarray:
     """Vectors of the off-topic anchors phrased about the corpus subject, cached per model."""
     subject = f"{settings.subject}: " if settings.subject else ""
-    return cached_vectors(settings.cache_dir, embedder, [subject + a for a in load_anchors()], queries=False)
+    texts = [subject + a for _lang, a in load_anchors()]
+    return cached_vectors(settings.cache_dir, embedder, texts, queries=False)
 
 
 class Chatbot:
@@ -107,7 +120,11 @@ class Chatbot:
         single_threaded_search()
         self.analyser = QuestionAnalyser.load(settings.cache_dir, embedder, settings.question_analysis)
         self.decider = Decider(
-            self.translations, anchor_vectors(settings, embedder), settings.min_margin, settings.subject
+            self.translations,
+            anchor_vectors(settings, embedder),
+            settings.min_margin,
+            settings.subject,
+            anchor_langs=[lang for lang, _text in load_anchors()],
         )
         self.generator: Generator | None = None
         if settings.llm_url:
@@ -176,7 +193,7 @@ class Chatbot:
         lang = detect_language(text)
         qvec = self._query(text, turns)
         hits = rank_hits(self.retriever.candidates(text, qvec))
-        decision = self.decider.decide(text, qvec, hits, self.analyser.analyse(text, qvec))
+        decision = self.decider.decide(text, qvec, hits, self.analyser.analyse(text, qvec), lang)
         if decision.rank:  # the answer stands on a sentence after the best (decision.py): cite it first
             hits = [hits[decision.rank], *hits[: decision.rank], *hits[decision.rank + 1 :]]
         limit = self.settings.max_citations if decision.answered else CLOSEST
