@@ -80,6 +80,9 @@ def test_check_translation_names_a_missing_number_and_a_broken_alignment() -> No
         ("612 কোটি ইউয়ান", "bn", {6.12e9}),
         ("612 מיליארד יואן בחודש ינואר", "he", {6.12e11, 1.0}),
         ("2,5 bilhões em maio", "pt", {2.5e9, 5.0}),
+        ("10,27 mld. USD, 15. března 2019", "cs", {1.027e10, 15.0, 3.0, 2019.0}),
+        ("5,793 мільярда доларів, 1 жовтня 2020", "uk", {5.793e9, 1.0, 10.0, 2020.0}),
+        ("10.27 ارب ڈالر", "ur", {1.027e10}),
     ],
 )
 def test_values_read_numbers_alike_across_languages(text: str, lang: str, expected: set[float]) -> None:
