@@ -259,7 +259,10 @@ def test_ivf_index_round_trips_through_save_and_load(
     assert index.manifest.index_type == report.index_type and index.faiss_index.nprobe >= 1
     query = fake_embedder.embed_queries(["Chongqing beherbergt aktuell 8.753 Unternehmen"])[0]
     _, rows = index.search(query[None, :], 3)
-    assert "8.753" in index.chunks[int(rows[0][0])].text
+    # the approximate search finds what an exact scan of the stored vectors finds first (which chunk
+    # that is depends on the fake embedder's hashing, not on the index)
+    exact = int(np.argmax(index.chunk_vectors.read_all() @ query))
+    assert exact in {int(r) for r in rows[0]}
 
 
 def test_chunk_vectors_are_pooled_from_their_sentences(
