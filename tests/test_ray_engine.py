@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from cqbot.config import Settings, load_settings
 from cqbot.corpus import read_corpus
 from cqbot.model.embedding import passage_embedder
 from cqbot.pipeline import Chatbot
-from cqbot.ray_engine import RayEmbedder
+from cqbot.ray_engine import RayEmbedder, _start_local
 
 pytest.importorskip("ray", reason="the Ray engine needs the scale extra: pip install 'cqbot[scale]'")
 
@@ -155,6 +156,33 @@ def test_unreachable_ray_address_is_one_line(tmp_settings: Settings) -> None:
         "start it with `ray start --head` or check --ray-address"
     ]
     assert not (tmp_settings.index_dir / "manifest.json").exists()
+
+
+class SlowRay:
+    """Stands in for the ray module: the first local start times out as Ray's does on a busy machine."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls: list[str] = []
+
+    def init(self, **_kwargs: Any) -> None:
+        self.calls.append("init")
+        if self.failures:
+            self.failures -= 1
+            raise Exception("The current node timed out during startup. This could happen because ...")
+
+    def shutdown(self) -> None:
+        self.calls.append("shutdown")
+
+
+def test_a_local_ray_that_starts_too_slowly_is_started_once_more() -> None:
+    slow = SlowRay(failures=1)
+    _start_local(slow)
+    assert slow.calls == ["init", "shutdown", "init"]
+    twice = SlowRay(failures=2)
+    with pytest.raises(Exception, match="timed out during startup"):
+        _start_local(twice)
+    assert twice.calls == ["init", "shutdown", "init"]  # once more, not forever
 
 
 def test_missing_ray_says_what_to_install(tmp_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

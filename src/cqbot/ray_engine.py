@@ -31,6 +31,7 @@ PROBE_TIMEOUT_S = 5.0  # a TCP connect to the head: refused at once, or no route
 CONNECT_TIMEOUT_S = 60.0  # ray.init against something that accepts TCP but never answers as Ray would hang
 ACTOR_WAIT_S = 600  # workers load (or first provision) the model; a cluster without free CPUs fails here
 # ray.init: no dashboard, no "token authentication is enabled" notice, no worker output in the terminal
+logger = logging.getLogger(__name__)
 _QUIET: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.ERROR, "log_to_driver": False}
 _REMOTE_ERROR = re.compile(r"^cqbot\.errors\.(\w+): (.+)$", re.MULTILINE)
 _ADDRESS = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[\w.-]+):(?P<port>\d{1,5})")
@@ -143,6 +144,20 @@ class _EmbedRows:
         return {"id": batch["id"], "vector": vectors}
 
 
+def _start_local(ray: Any) -> None:
+    """A local Ray with this machine's CPUs. Ray gives its processes a fixed 30 s to register, which a
+    busy machine can miss ("The current node timed out during startup"): then once more, after a shutdown
+    of what was started."""
+    try:
+        ray.init(num_cpus=os.cpu_count() or 1, **_QUIET)
+    except Exception as exc:  # Ray raises a bare Exception here
+        if "timed out during startup" not in str(exc):
+            raise
+        logger.warning("the local Ray did not start in time (%s); trying once more", first_line(exc))
+        ray.shutdown()
+        ray.init(num_cpus=os.cpu_count() or 1, **_QUIET)
+
+
 class RayEmbedder:
     """The build embedder with `embed_passages` spread over Ray workers; queries are embedded locally.
 
@@ -181,7 +196,7 @@ class RayEmbedder:
             if self._address is not None:
                 _connect(ray, self._address)
             else:
-                ray.init(num_cpus=os.cpu_count() or 1, **_QUIET)
+                _start_local(ray)
             self._owns_ray = True
         self._ray = ray
         return ray
