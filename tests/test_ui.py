@@ -388,3 +388,24 @@ def test_a_full_queue_is_told_so_and_the_waiting_questions_are_answered(
         for event in (first.json()["event_id"], second.json()["event_id"]):
             stream = httpx.get(f"{call}/{event}", timeout=30).text
             assert "event: complete" in stream and "citations" in stream
+
+
+def test_explain_text_names_each_check_and_a_decision_on_a_later_sentence() -> None:
+    evidence = {
+        "answered": True,
+        "best_score": 0.88,
+        "background": 0.75,
+        "margin": 0.13,
+        "min_margin": 0.0,
+        "asks": {"kind": "number", "share": 0.8},
+        "checks": [
+            {"name": "margin", "held": True, "detail": "0.8800 - 0.7500"},
+            {"name": "count", "held": True, "detail": "The plan contains 24 measures."},
+        ],
+        "rank": 1,
+    }
+    lines = render.explain_text(evidence).splitlines()
+    assert lines[0] == "decision: answer"
+    assert "decided on the sentence ranked 2 (the best one states no count)" in lines
+    assert lines[-1] == "  count   held (The plan contains 24 measures.)"
+    assert not any("ranked" in line for line in render.explain_text({**evidence, "rank": 0}).splitlines())

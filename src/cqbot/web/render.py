@@ -163,6 +163,9 @@ def explain_text(evidence: Mapping[str, object]) -> str:
         f"margin {evidence.get('margin')} (needs {evidence.get('min_margin')})",
         f"question asks for: {asks.get('kind')} (probability {asks.get('share')})",
     ]
+    rank = evidence.get("rank")
+    if isinstance(rank, int) and rank > 0:  # the best sentence only dated what a how-many question asks
+        lines.append(f"decided on the sentence ranked {rank + 1} (the best one states no count)")
     checks = evidence.get("checks") or []
     assert isinstance(checks, Sequence)
     for check in checks:
