@@ -14,9 +14,9 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
-from cqbot.numbers import ascii_digits, without_dates
+from cqbot.numbers import YEAR, ascii_digits, without_dates
 
-_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+_YEAR = re.compile(rf"(?<![0-9])({YEAR})(?![0-9])")
 _ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])")
 
 # "how many / how much" in the languages people ask in; shares ("what share") are not counted here

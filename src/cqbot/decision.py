@@ -114,11 +114,12 @@ class Decider:
         subject: str,
         anchor_langs: Sequence[str] = (),
     ) -> None:
+        if anchor_langs and len(anchor_langs) != len(anchors):
+            raise ValueError(f"{len(anchor_langs)} anchor languages for {len(anchors)} anchors")
         self.translations = translations
         self.anchors = anchors
-        # the language of each anchor ("" where unknown: then every anchor counts for every question)
-        known = len(anchor_langs) == len(anchors)
-        self.anchor_langs = np.asarray(list(anchor_langs) if known else [""] * len(anchors), dtype=object)
+        # the language of each anchor (none given: every anchor counts for every question)
+        self.anchor_langs = np.asarray(list(anchor_langs) or [""] * len(anchors), dtype=object)
         self.min_margin = min_margin
         self.subject = subject
         self._places: dict[str, frozenset[int]] = {}

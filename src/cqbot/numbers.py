@@ -26,6 +26,7 @@ _ANY_SEP = re.compile(r"[.,\s]")
 _SCALE_WORD = re.compile(r"\s?\.?\s?([^\s\d.,;:!?()\[\]\"'“”„«»%/-]+)\.?")
 
 
+YEAR = r"(?:1[89]|20)[0-9]{2}"  # a year 1800-2099 (constraints.years_in, dates below)
 _UNICODE_DIGIT = re.compile(r"(?![0-9])\d")  # a decimal digit of any script but ASCII
 
 
@@ -82,7 +83,7 @@ def _date_pattern() -> re.Pattern[str]:
     return re.compile(
         r"(?<![0-9])(?:(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{4}|[0-9]{2})"  # 15.03.2019, 1/10/20
         r"|[0-9]{4}[./-][0-9]{1,2}(?:[./-][0-9]{1,2})?"  # 2019-03-15, 2024-09
-        r"|(?:1[89]|20)[0-9]{2}"  # a year
+        rf"|{YEAR}"  # a year
         rf"|(?<!\w)(?:{months})\s*[0-9]{{1,2}})(?![0-9])"  # October 1
         r"|[0-9]{1,2}\s*[月日号]"  # 3月, 15日
         rf"|[0-9]{{1,2}}\.?\s*(?:{months})(?!\w))",  # 15. März, 1 October

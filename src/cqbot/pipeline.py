@@ -101,10 +101,10 @@ def load_anchors() -> list[tuple[str, str]]:
     return out
 
 
-def anchor_vectors(settings: Settings, embedder: Embedder) -> np.ndarray:
-    """Vectors of the off-topic anchors phrased about the corpus subject, cached per model."""
+def anchor_vectors(settings: Settings, embedder: Embedder, anchors: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Vectors of the off-topic anchors (load_anchors) phrased about the corpus subject, cached per model."""
     subject = f"{settings.subject}: " if settings.subject else ""
-    texts = [subject + a for _lang, a in load_anchors()]
+    texts = [subject + a for _lang, a in anchors]
     return cached_vectors(settings.cache_dir, embedder, texts, queries=False)
 
 
@@ -119,12 +119,13 @@ class Chatbot:
         self.retriever = Retriever(index, settings, self.translations)
         single_threaded_search()
         self.analyser = QuestionAnalyser.load(settings.cache_dir, embedder, settings.question_analysis)
+        anchors = load_anchors()
         self.decider = Decider(
             self.translations,
-            anchor_vectors(settings, embedder),
+            anchor_vectors(settings, embedder, anchors),
             settings.min_margin,
             settings.subject,
-            anchor_langs=[lang for lang, _text in load_anchors()],
+            anchor_langs=[lang for lang, _text in anchors],
         )
         self.generator: Generator | None = None
         if settings.llm_url:
