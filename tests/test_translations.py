@@ -83,6 +83,11 @@ def test_check_translation_names_a_missing_number_and_a_broken_alignment() -> No
         ("10,27 mld. USD, 15. března 2019", "cs", {1.027e10, 15.0, 3.0, 2019.0}),
         ("5,793 мільярда доларів, 1 жовтня 2020", "uk", {5.793e9, 1.0, 10.0, 2020.0}),
         ("10.27 ارب ڈالر", "ur", {1.027e10}),
+        ("816,9 միլիարդ յուան, մայիսի 16", "hy", {8.169e11, 16.0, 5.0}),
+        ("5,793 миллиард доллар, 1 қазан 2020", "kk", {5.793e9, 1.0, 10.0, 2020.0}),
+        ("816,9 милијарди јуана, 16. маја 2019", "sr", {8.169e11, 16.0, 5.0, 2019.0}),
+        ("816.9 bilyong yuan noong Hulyo", "tl", {8.169e11, 7.0}),
+        ("816.9 ቢሊዮን ዩዋን", "am", {8.169e11}),
     ],
 )
 def test_values_read_numbers_alike_across_languages(text: str, lang: str, expected: set[float]) -> None:
