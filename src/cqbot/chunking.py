@@ -1,10 +1,10 @@
 """Document -> Chunks with stable ids and exact character offsets; pure functions.
 
 Sentences are found by a rule-based splitter tuned for policy text in German, English and Chinese
-(reasonable for French, Spanish, Russian, Japanese, Korean, Greek, Arabic, Hindi, Urdu, Armenian and
-Amharic: ।, ؟, ۔, ։, ። and ፧ end a sentence, and a letter of a script without case may start one):
-abbreviations, German ordinals ("14.") and quoted text never end a sentence; 。！？ do outside quotes;
-paragraph breaks and list items always do.
+(reasonable for French, Spanish, Russian, Japanese, Korean, Greek, Arabic, Hindi, Urdu, Armenian, Amharic,
+Khmer and Burmese: ।, ؟, ۔, ։, ።, ፧, ។, ៕ and ။ end a sentence, and a letter of a script without case may
+start one): abbreviations, German ordinals ("14.") and quoted text never end a sentence; 。！？ do outside
+quotes; paragraph breaks and list items always do.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _LINE_BREAK = re.compile(
     r"|[一二三四五六七八九十]+、|（[一二三四五六七八九十\d]+）|第[一二三四五六七八九十百零〇\d]+[章节条款]))"
     r"|(?m:^[ \t]*#[^\n]*)\n"
 )
-_EUROPEAN_END = re.compile(r"[.!?…।؟۔։።፧]+[\"'”’“»«)\]*_]*(?=\s)")
+_EUROPEAN_END = re.compile(r"[.!?…।؟۔։።፧។៕။]+[\"'”’“»«)\]*_]*(?=\s)")
 _CJK_END = re.compile(r"[。！？]+[”’」』）》〉\"']*")
 _NO_SPLIT_AFTER_CJK = "，、；：,;:。！？"
 _OPENING = "\"'„“‚‘«»(\\[¿¡*_「『《"
