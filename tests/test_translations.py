@@ -88,6 +88,9 @@ def test_check_translation_names_a_missing_number_and_a_broken_alignment() -> No
         ("816,9 милијарди јуана, 16. маја 2019", "sr", {8.169e11, 16.0, 5.0, 2019.0}),
         ("816.9 bilyong yuan noong Hulyo", "tl", {8.169e11, 7.0}),
         ("816.9 ቢሊዮን ዩዋን", "am", {8.169e11}),
+        ("816,9 мільярда юаняў, 16 траўня 2019", "be", {8.169e11, 16.0, 5.0, 2019.0}),
+        ("816,9 milljarðar júana, 16. maí 2019", "is", {8.169e11, 16.0, 5.0, 2019.0}),
+        ("816,9 miliardë juanë, 16 majit 2019", "sq", {8.169e11, 16.0, 5.0, 2019.0}),
     ],
 )
 def test_values_read_numbers_alike_across_languages(text: str, lang: str, expected: set[float]) -> None:
