@@ -15,6 +15,7 @@ from cqbot.constraints import (
     has_quantity,
     needs_number,
     places_in,
+    places_named,
     years_in,
 )
 
@@ -126,6 +127,21 @@ def test_chinese_cities_are_places_too() -> None:
     assert places_in("成都有多少家外资企业？") == places_in("Сколько компаний в Чэнду?") == {chengdu}
     assert places_in("Wie viele Firmen gibt es in Peking?") == places_in("北京") != {chengdu}
     assert places_in("Chongqing beherbergt 8.753 Unternehmen") == set()  # the subject is not listed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Firms from the United States, the U.S. and US-Firmen; Vereinigte Staaten.",
+        "Qərbi Çin, Sıçuan əyaləti və İran; Sichuan und Szechuan",
+        "日本企業と韓国企業 in Chengdu, Peking and 北京; ee. uu. y Estados Unidos",
+        "usage of the indépendant cloud, in English; inde; USA",
+    ],
+)
+def test_places_in_finds_what_the_patterns_find(text: str) -> None:
+    """places_in (words looked up, for whole documents) agrees with places_named (a pattern per place)."""
+    assert places_in(text) == set(places_named(text))
+    assert places_in(text + "\n" + text.upper()) == set(places_named(text + "\n" + text.upper()))
 
 
 @pytest.mark.parametrize(

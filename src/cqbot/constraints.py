@@ -9,6 +9,7 @@ requirements that can be read off a question in any of the corpus's languages wi
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from functools import cache
@@ -111,21 +112,35 @@ _WORD_START = re.compile(r"[a-z0-9\u00c0-\u024f\u0370-\u03ff\u1f00-\u1fff\u0400-
 
 
 @cache
-def _places() -> tuple[re.Pattern[str], ...]:
+def _place_stems() -> tuple[tuple[tuple[str, str], ...], ...]:
+    """Each place's stems (lower case) with where they match: "any" (anywhere), "start" (at the start of
+    a word) or "word" (a whole word)."""
     text = resources.files("cqbot").joinpath("data/places.txt").read_text(encoding="utf-8")
-    patterns = []
+    places = []
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        alternatives = []
+        stems = []
         for stem in (s.strip().lower() for s in line.split("|") if s.strip()):
             if not _WORD_START.search(stem):  # CJK, Hangul, Arabic, Hebrew, Thai, Devanagari: anywhere
-                alternatives.append(re.escape(stem))
+                stems.append((stem, "any"))
             else:  # at the start of a word; short stems (usa, inde) only as whole words
-                whole = stem.isalnum() and len(stem) <= 4
-                alternatives.append(r"(?<!\w)" + re.escape(stem) + (r"(?!\w)" if whole else ""))
-        patterns.append(re.compile("|".join(alternatives), re.IGNORECASE))
-    return tuple(patterns)
+                stems.append((stem, "word" if stem.isalnum() and len(stem) <= 4 else "start"))
+        places.append(tuple(stems))
+    return tuple(places)
+
+
+def _stem_pattern(stem: str, where: str) -> str:
+    if where == "any":
+        return re.escape(stem)
+    return r"(?<!\w)" + re.escape(stem) + (r"(?!\w)" if where == "word" else "")
+
+
+@cache
+def _places() -> tuple[re.Pattern[str], ...]:
+    return tuple(
+        re.compile("|".join(_stem_pattern(*s) for s in stems), re.IGNORECASE) for stems in _place_stems()
+    )
 
 
 def places_named(text: str) -> dict[int, str]:
@@ -135,9 +150,48 @@ def places_named(text: str) -> dict[int, str]:
     return {i: m.group() for i, pattern in enumerate(_places()) if (m := pattern.search(text))}
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _folded(text: str) -> str:
+    """Lower case, the Turkish and Azerbaijani dotted and dotless i as i (as re.IGNORECASE reads them)."""
+    return text.lower().replace("i\u0307", "i").replace("ı", "i")
+
+
+def _has_prefix(words: list[str], stem: str) -> bool:
+    at = bisect.bisect_left(words, stem)
+    return at < len(words) and words[at].startswith(stem)
+
+
 def places_in(text: str) -> set[int]:
-    """The places (lines of data/places.txt) that a text names, in any language."""
-    return set(places_named(text))
+    """The places (lines of data/places.txt) that a text names, in any language: what places_named
+    finds, for long texts (a document and its translations, where running every place's pattern over
+    the text took 2-4 s): the text's words are looked up instead, and a pattern runs only for a stem of
+    several words whose words are all there."""
+    text = unicodedata.normalize("NFKC", text)
+    low = _folded(text)
+    words = sorted(set(_WORD.findall(low)))
+    vocabulary = set(words)
+    found = set()
+    for i, stems in enumerate(_place_stems()):
+        for stem, where in stems:
+            folded = _folded(stem)
+            if where == "any":
+                hit = folded in low
+            elif where == "word":
+                hit = folded in vocabulary
+            elif folded.isalnum():
+                hit = _has_prefix(words, folded)
+            else:  # several words ("united states", "u.s."): all there, then its own pattern
+                *whole, last = _WORD.findall(folded) or [""]
+                possible = all(w in vocabulary for w in whole) and (
+                    _has_prefix(words, last) if folded[-1:].isalnum() else last in vocabulary or not last
+                )
+                hit = possible and re.search(_stem_pattern(stem, where), text, re.IGNORECASE) is not None
+            if hit:
+                found.add(i)
+                break
+    return found
 
 
 def asks_money(question: str) -> bool:

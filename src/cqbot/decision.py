@@ -123,6 +123,7 @@ class Decider:
         self.min_margin = min_margin
         self.subject = subject
         self._places: dict[str, frozenset[int]] = {}
+        self._anchor_rows: dict[str, np.ndarray] = {}  # per question language: the anchors that count
 
     def background(self, qvec: np.ndarray, lang: str | None = None) -> float:
         """The best score of the question against the off-topic anchors in its language and English (all
@@ -130,10 +131,12 @@ class Decider:
         anchors in every language at once would raise the bar with each language added."""
         if not len(self.anchors):
             return 0.0
-        scores = self.anchors @ qvec
-        if lang and lang in self.anchor_langs:
-            scores = scores[(self.anchor_langs == lang) | (self.anchor_langs == "en")]
-        return float(np.max(scores))
+        rows = self._anchor_rows.get(lang or "")
+        if rows is None:
+            known = bool(lang) and lang in self.anchor_langs
+            mask = (self.anchor_langs == lang) | (self.anchor_langs == "en") if known else None
+            rows = self._anchor_rows[lang or ""] = self.anchors[mask] if mask is not None else self.anchors
+        return float(np.max(rows @ qvec))
 
     def decide(
         self,
