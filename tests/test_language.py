@@ -36,6 +36,24 @@ def test_language_of_a_question(q: dict[str, object]) -> None:
     assert got == q["lang"] or (q["short"] and (q["lang"], got) in CLOSE)
 
 
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("Was bedeutet 实际利用外资 genau?", "de"),  # a Chinese term quoted in a question
+        ("Qu’est-ce que le 西部陆海新通道 exactement ?", "fr"),
+        ("What is the WCIFIT called in Chinese (西洽会)?", "en"),
+        ("Gorilla Glass工厂在哪里？", "zh"),  # Latin names in a question in another script
+        ("Smart China Expo 2019签约了多少项目?", "zh"),
+        ("Corning Gorilla Glass工場はいつ開所しましたか", "ja"),
+        ("Smart China Expo 2019에서 몇 개의 프로젝트가 체결되었나요?", "ko"),
+        ("Πότε ξεκίνησε το Western China International Fair for Investment and Trade;", "el"),
+        ("Сколько проектов подписали на Smart China Expo 2019?", "ru"),
+    ],
+)
+def test_mixed_scripts_the_question_frame_decides(question: str, lang: str) -> None:
+    assert detect_language(question) == lang
+
+
 @pytest.mark.parametrize("text", ["Chongqing?", "GDP 2020?", "8.753", "??", ""])
 def test_too_little_to_tell_is_the_default(text: str) -> None:
     assert detect_language(text) == "en"

@@ -1,7 +1,10 @@
 """Offline language identification of questions: the script decides where only one language of those
 known here writes it (Greek, Hebrew, Thai, Korean, ...); py3langid decides among the languages of the
-question's script (Latin, Cyrillic, Arabic, Devanagari), which keeps short questions from being taken
-for a language of another script."""
+question's script (Latin, Cyrillic, Arabic, Devanagari, Bengali), which keeps short questions from being
+taken for a language of another script. Where most letters are Latin but some are in another script,
+the frame of the question decides: a Chinese term quoted in a German question leaves it German, Latin
+names in a Chinese or Greek question leave it Chinese or Greek. Xhosa is left out: py3langid reads
+romanised Chinese names ("Chongqing?") as Xhosa."""
 
 from __future__ import annotations
 
@@ -20,9 +23,9 @@ _SCRIPTS: tuple[tuple[str, str], ...] = (
     ("th", "\u0e00-\u0e7f"),
     ("ka", "\u10a0-\u10ff"),
     ("hy", "\u0530-\u058f"),
-    ("bn", "\u0980-\u09ff"),
     ("pa", "\u0a00-\u0a7f"),
     ("gu", "\u0a80-\u0aff"),
+    ("or", "\u0b00-\u0b7f"),
     ("ta", "\u0b80-\u0bff"),
     ("te", "\u0c00-\u0c7f"),
     ("kn", "\u0c80-\u0cff"),
@@ -36,14 +39,16 @@ _SCRIPTS: tuple[tuple[str, str], ...] = (
 _SCRIPT_RES = tuple((lang, re.compile(f"[{chars}]")) for lang, chars in _SCRIPTS)
 # scripts shared by several languages: py3langid chooses among these
 _SHARED: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"[\u0600-\u06ff\u0750-\u077f]"), ("ar", "fa", "ur")),
+    (re.compile(r"[\u0600-\u06ff\u0750-\u077f]"), ("ar", "fa", "ur", "ps", "ug")),
     (re.compile(r"[\u0400-\u04ff]"), ("ru", "uk", "bg", "sr", "mk", "be", "kk", "ky", "mn", "tg")),
     (re.compile(r"[\u0900-\u097f]"), ("hi", "mr", "ne")),
+    (re.compile(r"[\u0980-\u09ff]"), ("bn", "as")),
 )
 LATIN = (
     "en", "de", "fr", "es", "it", "pt", "nl", "pl", "tr", "vi", "id", "ms", "sv",
     "da", "no", "fi", "et", "lv", "lt", "cs", "sk", "sl", "hr", "ro", "hu", "ca",
-    "gl", "eu", "sq", "is", "af", "sw", "tl", "cy", "ga", "az", "uz",
+    "gl", "eu", "sq", "is", "af", "sw", "tl", "cy", "ga", "az", "uz", "ku", "ha", "so",
+    "om", "jv", "eo", "mg", "gd", "fy", "br",
 )  # fmt: skip
 # every language this module can return
 LANGUAGES = tuple(
@@ -52,6 +57,10 @@ LANGUAGES = tuple(
     )
 )
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_CJK = ("ja", "ko", "zh")
+_ANY_CJK = re.compile("[" + "".join(chars for lang, chars in _SCRIPTS if lang in _CJK) + "]")
+CJK_WEIGHT = 2
 # A short Latin-script question (under SHORT letters) keeps py3langid's guess only if it is this sure
 # ("Wie viele Firmen?" de 0.54; "Chongqing?" uz 0.14 and "GDP 2020?" nl 0.10 -> the default).
 SHORT = 25
@@ -74,15 +83,32 @@ def _classify(text: str, languages: tuple[str, ...]) -> tuple[str, float]:
     return str(lang), float(p / total) if total > 0 else 0.0
 
 
+def _script_languages(text: str) -> tuple[tuple[str, ...], int]:
+    """The languages of the first non-Latin script found (the order of _SCRIPTS, then _SHARED), and how
+    many letters are in it; ((), 0) for none. A Han, kana or Hangul character counts as CJK_WEIGHT
+    letters: one of them carries about as much as a short word."""
+    for lang, pattern in _SCRIPT_RES:
+        if pattern.search(text):
+            weight = CJK_WEIGHT if lang in _CJK else 1
+            return (lang,), weight * len(_ANY_CJK.findall(text) if lang in _CJK else pattern.findall(text))
+    for pattern, group in _SHARED:
+        if pattern.search(text):
+            return group, len(pattern.findall(text))
+    return (), 0
+
+
 def detect_language(text: str, default: str = "en") -> str:
     """ISO 639-1 code of `text` (one of LANGUAGES); `default` when there is too little to tell."""
     text = unicodedata.normalize("NFKC", text)
-    for lang, pattern in _SCRIPT_RES:
-        if pattern.search(text):
-            return lang
-    for pattern, group in _SHARED:
-        if pattern.search(text):
-            return _classify(text, group)[0]
+    group, in_script = _script_languages(text)
+    if group:
+        if in_script >= len(_LATIN_LETTER.findall(text)):
+            return group[0] if len(group) == 1 else _classify(text, group)[0]
+        if group[0] in _CJK:  # a Chinese term in a German question, or English names in a Chinese one
+            lang, prob = _classify(_ANY_CJK.sub(" ", text), LATIN)
+            return lang if prob >= MIN_CONFIDENCE else group[0]
+        # Latin names in a question in Greek, Cyrillic, ...: py3langid reads the whole
+        return _classify(text, group + LATIN)[0]
     letters = _LETTER.findall(text)
     if len(letters) < 3:
         return default
