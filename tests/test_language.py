@@ -48,6 +48,9 @@ def test_language_of_a_question(q: dict[str, object]) -> None:
         ("Smart China Expo 2019에서 몇 개의 프로젝트가 체결되었나요?", "ko"),
         ("Πότε ξεκίνησε το Western China International Fair for Investment and Trade;", "el"),
         ("Сколько проектов подписали на Smart China Expo 2019?", "ru"),
+        ("غەربىي جۇڭگو يەرمەنكىسى (西洽会) قاچان باشلانغان؟", "ug"),  # Han in a Uyghur question
+        ("নেগেটিভ লিষ্টৰ বিষয়ে কওক। এইখন কেতিয়া আৰম্ভ হৈছিল?", "as"),  # the Devanagari danda
+        ("চংকিংয়ে কতগুলি বিদেশি কোম্পানি আছে? বলুন।", "bn"),
     ],
 )
 def test_mixed_scripts_the_question_frame_decides(question: str, lang: str) -> None:

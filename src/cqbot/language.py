@@ -84,17 +84,23 @@ def _classify(text: str, languages: tuple[str, ...]) -> tuple[str, float]:
 
 
 def _script_languages(text: str) -> tuple[tuple[str, ...], int]:
-    """The languages of the first non-Latin script found (the order of _SCRIPTS, then _SHARED), and how
-    many letters are in it; ((), 0) for none. A Han, kana or Hangul character counts as CJK_WEIGHT
-    letters: one of them carries about as much as a short word."""
-    for lang, pattern in _SCRIPT_RES:
-        if pattern.search(text):
-            weight = CJK_WEIGHT if lang in _CJK else 1
-            return (lang,), weight * len(_ANY_CJK.findall(text) if lang in _CJK else pattern.findall(text))
-    for pattern, group in _SHARED:
-        if pattern.search(text):
-            return group, len(pattern.findall(text))
-    return (), 0
+    """The languages of the non-Latin script most of the letters are in, and how many letters that is;
+    ((), 0) for none. Han, kana and Hangul count together, as Japanese where there is kana, Korean where
+    there is Hangul; each of their characters counts as CJK_WEIGHT letters, since one of them carries
+    about as much as a short word. A quoted term in another script does not decide (a Chinese name in a
+    Uyghur question; the Devanagari danda that ends Bengali and Assamese sentences)."""
+    best: tuple[str, ...] = ()
+    most = 0
+    cjk = len(_ANY_CJK.findall(text))
+    if cjk:  # _SCRIPTS lists kana before Hangul before Han
+        best = (next(lang for lang, pattern in _SCRIPT_RES if lang in _CJK and pattern.search(text)),)
+        most = CJK_WEIGHT * cjk
+    scripts = [((lang,), pattern) for lang, pattern in _SCRIPT_RES if lang not in _CJK]
+    for group, pattern in [*scripts, *((group, pattern) for pattern, group in _SHARED)]:
+        n = len(pattern.findall(text))
+        if n > most:
+            best, most = group, n
+    return best, most
 
 
 def detect_language(text: str, default: str = "en") -> str:
