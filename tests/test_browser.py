@@ -100,6 +100,24 @@ def test_chinese_question_shows_the_german_evidence_and_its_passage(browser: Any
 
 
 @pytest.mark.model
+def test_an_arabic_answer_reads_right_to_left_beside_the_german_passage(browser: Any, real_bot: Any) -> None:
+    from playwright.sync_api import expect
+
+    with served(real_bot) as url, chat_page(browser, url) as (page, _):
+        ask(page, "كم عدد الشركات ذات الاستثمار الأجنبي في تشونغتشينغ حاليا؟")
+        answer = page.locator("#cq-chat .cq-answer").last
+        expect(answer).to_contain_text("8,753", timeout=60_000)
+        direction = "e => getComputedStyle(e).direction"
+        assert answer.locator("p").first.evaluate(direction) == "rtl"
+        passage = page.locator("#cq-sources .cq-src", has=page.locator("mark", has_text=EVIDENCE))
+        expect(passage).to_be_visible()
+        assert passage.locator("blockquote").evaluate(direction) == "ltr"  # the German original
+        assert passage.locator(".cq-translation").evaluate(direction) == "rtl"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-rtl.png"), full_page=True)
+
+
+@pytest.mark.model
 def test_example_question_then_another_then_clear(browser: Any, real_bot: Any) -> None:
     from playwright.sync_api import expect
 

@@ -115,6 +115,8 @@ def test_refusals_look_different_from_answers() -> None:
     assert "cq-refusal" in refused and "cq-refusal" not in answered
     assert "cq-srclist" in answered and "cq-srclist" not in refused and "cq-icon" in refused
     assert "cq-empty" in render.sources_html([None], {})  # a refusal adds no passages
+    # text in the asker's language takes its direction from its own letters (Arabic right to left)
+    assert '<p dir="auto">' in answered and '<p dir="auto">' in refused
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 """Answers, citations and the corpus as HTML for the chat page (escaping, links, passages), and its style.
 
-No Gradio here: ui.py lays out the page and calls these; tests check the HTML directly.
+No Gradio here: ui.py lays out the page and calls these; tests check the HTML directly. Text in the
+asker's language (answer, notices, translations) carries dir="auto", so an Arabic, Persian, Urdu,
+Hebrew, Pashto or Uyghur answer reads right to left while the quoted German passage stays left to right.
 """
 
 from __future__ import annotations
@@ -69,10 +71,11 @@ def _page(c: Citation, lang: str) -> str:
 def answer_html(answer: Answer, turn: int) -> str:
     """The chat bubble: answer text with [n] markers linking to their passages, then the source list."""
     lang = answer.language
-    notice = f'<p class="cq-notice">{esc(answer.notice)}</p>' if answer.notice else ""
+    notice = f'<p class="cq-notice" dir="auto">{esc(answer.notice)}</p>' if answer.notice else ""
     if not answer.answered:
         return (
-            f'<div class="cq-answer cq-refusal"><p><span class="cq-icon" aria-hidden="true">∅</span> '
+            '<div class="cq-answer cq-refusal"><p dir="auto">'
+            f'<span class="cq-icon" aria-hidden="true">∅</span> '
             f"{esc(answer.answer)}</p>{notice}{closest_html(answer)}</div>"
         )
     numbers = {c.n for c in answer.citations}
@@ -90,7 +93,8 @@ def answer_html(answer: Answer, turn: int) -> str:
         for c in answer.citations
     )
     return (
-        f'<div class="cq-answer"><p>{text}</p>{notice}{unsupported_html(answer)}<div class="cq-srclist">'
+        f'<div class="cq-answer"><p dir="auto">{text}</p>{notice}{unsupported_html(answer)}'
+        '<div class="cq-srclist">'
         f'<span class="cq-label">{esc(message(lang, "sources"))}</span><ol>{items}</ol></div></div>'
     )
 
@@ -99,7 +103,7 @@ def unsupported_html(answer: Answer) -> str:
     """Generated statements no passage supports: shown apart, under their label, never as the answer."""
     if not answer.unsupported:
         return ""
-    items = "".join(f"<li>{esc(t)}</li>" for t in answer.unsupported)
+    items = "".join(f'<li dir="auto">{esc(t)}</li>' for t in answer.unsupported)
     label = esc(message(answer.language, "unsupported"))
     return f'<div class="cq-unsupported"><span class="cq-label">{label}</span><ul>{items}</ul></div>'
 
@@ -111,7 +115,7 @@ def closest_html(answer: Answer) -> str:
     lang = answer.language
     items = "".join(
         f"<li><q>{esc(c.quote)}</q>"
-        + (f' <span class="cq-closest-tr">({esc(c.translation)})</span>' if c.translation else "")
+        + (f' <span class="cq-closest-tr" dir="auto">({esc(c.translation)})</span>' if c.translation else "")
         + f' <span class="cq-closest-src">— {esc(c.title or c.doc_id)}</span> {_page(c, lang)} '
         f"{_source_link(c, lang)}</li>"
         for c in answer.closest
@@ -180,7 +184,8 @@ def citation_html(c: Citation, turn: int, lang: str, documents: Mapping[str, Doc
     doc = documents.get(c.doc_id)
     before, quote, after = passage(doc.text, c.start, c.end) if doc else ("", c.quote, "")
     translation = (
-        f'<p class="cq-translation"><span class="cq-label">{esc(message(lang, "translation"))}</span> '
+        '<p class="cq-translation" dir="auto">'
+        f'<span class="cq-label">{esc(message(lang, "translation"))}</span> '
         f"{esc(c.translation)}</p>"
         if c.translation
         else ""
