@@ -13,7 +13,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-# one language per script (first match wins: kana before Han, so Japanese is not taken for Chinese)
+# one language per script; the CJK ones in this order (kana makes Han text Japanese, Hangul Korean)
 _SCRIPTS: tuple[tuple[str, str], ...] = (
     ("ja", "\u3040-\u30ff"),
     ("ko", "\uac00-\ud7af\u1100-\u11ff"),
