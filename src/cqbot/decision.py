@@ -126,18 +126,15 @@ class Decider:
         self._anchor_rows: dict[str, np.ndarray] = {}  # per question language: the anchors that count
 
     def background(self, qvec: np.ndarray, lang: str | None = None) -> float:
-        """The best score of the question against the off-topic anchors in its language (all anchors for a
-        language that has none): e5 scores text in the question's own language higher, so anchors in
-        every language at once would raise the bar with each language added. English anchors no longer
-        count for other languages: e5-small maps a question in a language it reads weakly (Welsh, Breton,
-        Somali, ...) close to generic English text, so they declined 13 of 228 answerable questions in 57
-        less-read languages, for 5 of 57 near misses (RESULTS.md, session 7)."""
+        """The best score of the question against the off-topic anchors in its language and English (all
+        anchors for a language that has none): e5 scores text in the question's own language higher, so
+        anchors in every language at once would raise the bar with each language added."""
         if not len(self.anchors):
             return 0.0
         rows = self._anchor_rows.get(lang or "")
         if rows is None:
             known = bool(lang) and lang in self.anchor_langs
-            mask = self.anchor_langs == lang if known else None
+            mask = (self.anchor_langs == lang) | (self.anchor_langs == "en") if known else None
             rows = self._anchor_rows[lang or ""] = self.anchors[mask] if mask is not None else self.anchors
         return float(np.max(rows @ qvec))
 
