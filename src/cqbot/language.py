@@ -60,6 +60,11 @@ _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _CJK = ("ja", "ko", "zh")
 _ANY_CJK = re.compile("[" + "".join(chars for lang, chars in _SCRIPTS if lang in _CJK) + "]")
+# the other non-Latin scripts, each with the languages that write it
+_OTHER_SCRIPTS = (
+    *(((lang,), pattern) for lang, pattern in _SCRIPT_RES if lang not in _CJK),
+    *((group, pattern) for pattern, group in _SHARED),
+)
 CJK_WEIGHT = 2
 # A short Latin-script question (under SHORT letters) keeps py3langid's guess only if it is this sure
 # ("Wie viele Firmen?" de 0.54; "Chongqing?" uz 0.14 and "GDP 2020?" nl 0.10 -> the default).
@@ -95,8 +100,7 @@ def _script_languages(text: str) -> tuple[tuple[str, ...], int]:
     if cjk:  # _SCRIPTS lists kana before Hangul before Han
         best = (next(lang for lang, pattern in _SCRIPT_RES if lang in _CJK and pattern.search(text)),)
         most = CJK_WEIGHT * cjk
-    scripts = [((lang,), pattern) for lang, pattern in _SCRIPT_RES if lang not in _CJK]
-    for group, pattern in [*scripts, *((group, pattern) for pattern, group in _SHARED)]:
+    for group, pattern in _OTHER_SCRIPTS:
         n = len(pattern.findall(text))
         if n > most:
             best, most = group, n

@@ -77,9 +77,14 @@ def _months() -> dict[str, int]:
     }
 
 
+def _month_alternatives() -> str:
+    """Every month name as a regex alternative, longest first."""
+    return "|".join(re.escape(m) for m in sorted(_months(), key=len, reverse=True))
+
+
 @cache
 def _date_pattern() -> re.Pattern[str]:
-    months = "|".join(re.escape(m) for m in sorted(_months(), key=len, reverse=True))
+    months = _month_alternatives()
     return re.compile(
         r"(?<![0-9])(?:(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{4}|[0-9]{2})"  # 15.03.2019, 1/10/20
         r"|[0-9]{4}[./-][0-9]{1,2}(?:[./-][0-9]{1,2})?"  # 2019-03-15, 2024-09
@@ -170,8 +175,7 @@ def values(text: str, lang: str | None = None) -> set[float]:
 def _month_names() -> re.Pattern[str]:
     """Every month name as a word, longest first (one pattern: a search per name of ~900 names over 68
     languages outran the regex cache and recompiled them all on every call)."""
-    names = "|".join(re.escape(m) for m in sorted(_months(), key=len, reverse=True))
-    return re.compile(rf"(?<!\w)({names})(?!\w)")
+    return re.compile(rf"(?<!\w)({_month_alternatives()})(?!\w)")
 
 
 def scale_factors(text: str, lang: str | None = None) -> set[float]:
